@@ -1,0 +1,8 @@
+"""Imports every feature's tables so that Alembic sees one complete metadata."""
+
+from __future__ import annotations
+
+
+def import_all_models() -> None:
+    import platebind.registry.models  # noqa: F401
+    import platebind.webhooks.models  # noqa: F401
