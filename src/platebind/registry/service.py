@@ -145,7 +145,8 @@ def bind(
     except Conflict:
         raise _bound_elsewhere(key) from None
     if plan.existing is not None:
-        return BindResult(rows[plan.existing.id], created=False, effective_at=effective)
+        existing = rows[plan.existing.id]
+        return BindResult(existing, created=False, effective_at=existing.valid_from)
     if plan.uses_transfer_code and code is not None:
         transfers.redeem(code, now, agent_id)
     assert plan.start is not None
