@@ -54,9 +54,7 @@ def parse_at(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValueError(
-            f"{text!r} is not an ISO-8601 time, e.g. 2026-11-28T04:00+08:00"
-        ) from exc
+        raise ValueError(f"{text!r} is not an ISO-8601 time, e.g. 2026-11-28T04:00+08:00") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=TAIPEI)
     return parsed.astimezone(UTC)
@@ -73,7 +71,7 @@ def taipei_iso(at: datetime | None) -> str | None:
 
 @lru_cache(maxsize=64)
 def _taiwan_calendar(year: int) -> holidays.HolidayBase:
-    return holidays.TW(years=year)
+    return holidays.country_holidays("TW", years=year)
 
 
 class BusinessCalendar:

@@ -84,6 +84,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
+    # A host that silently drops packets must not hang requests (and /readyz) for minutes.
+    kwargs.setdefault("connect_args", {"connect_timeout": 5})
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
@@ -187,7 +189,16 @@ def upgrade(url: str, revision: str = "head") -> None:
     """``alembic upgrade head``: the only way the schema is built, in tests too."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), revision)
+    # Migrate through our own engine so a new SQLite file is in WAL mode from the start.
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            connection.commit()
+    finally:
+        engine.dispose()
 
 
 def created_at_default() -> datetime:

@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
+PROBLEM_BASE = "https://platebind.example/problems/"
+
 
 class DomainError(Exception):
     code: ClassVar[str] = "domain_error"
@@ -27,7 +29,7 @@ class DomainError(Exception):
 
     def as_problem(self) -> dict[str, Any]:
         return {
-            "type": f"https://platebind.example/problems/{self.code}",
+            "type": f"{PROBLEM_BASE}{self.code}",
             "code": self.code,
             "title": self.title,
             "status": self.status,

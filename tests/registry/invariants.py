@@ -29,8 +29,9 @@ def seq_gaps(session: Session) -> dict[str, list[int]]:
     """Per scope, the change-feed numbers missing between 1 and the scope's counter."""
     gaps: dict[str, list[int]] = {}
     for scope in session.scalars(select(Scope)):
-        seqs = set(session.scalars(select(BindingChange.seq).where(
-            BindingChange.scope_id == scope.id)))
+        seqs = set(
+            session.scalars(select(BindingChange.seq).where(BindingChange.scope_id == scope.id))
+        )
         missing = sorted(set(range(1, scope.last_seq + 1)) - seqs)
         if missing or (seqs and max(seqs) > scope.last_seq):
             gaps[scope.id] = missing

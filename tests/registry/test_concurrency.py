@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -29,12 +30,18 @@ def racers(pg_db: Db) -> list[str]:
     ids = [f"agent-{i:02d}" for i in range(THREADS)]
     with pg_db.tx() as s:
         for agent_id in ids:
-            agents.add_agent(s, pg_db.clock, ADMIN, agent_id=agent_id, name=agent_id,
-                             scopes=["tpe-lots", "instant"])
+            agents.add_agent(
+                s,
+                pg_db.clock,
+                ADMIN,
+                agent_id=agent_id,
+                name=agent_id,
+                scopes=["tpe-lots", "instant"],
+            )
     return ids
 
 
-def race(db: Db, work: list[tuple[str, str, str | None]]) -> list[str]:
+def race(db: Db, work: Sequence[tuple[str, str, str | None]]) -> list[str]:
     """Run binds at once (released together by a barrier); the outcome code of each."""
     barrier = threading.Barrier(len(work))
 
@@ -43,9 +50,16 @@ def race(db: Db, work: list[tuple[str, str, str | None]]) -> list[str]:
         barrier.wait()
         try:
             with db.tx() as s:
-                result = service.bind(s, db.clock, Actor("agent", agent_id), agent_id=agent_id,
-                                      scope_id="tpe-lots", vehicle_type="car", plate=plate,
-                                      transfer_code=code)
+                result = service.bind(
+                    s,
+                    db.clock,
+                    Actor("agent", agent_id),
+                    agent_id=agent_id,
+                    scope_id="tpe-lots",
+                    vehicle_type="car",
+                    plate=plate,
+                    transfer_code=code,
+                )
                 return "created" if result.created else "existing"
         except DomainError as exc:
             return exc.code
@@ -70,17 +84,13 @@ def test_many_agents_binding_one_plate_at_once_leaves_exactly_one(
     invariants_hold(pg_db)
 
 
-def test_one_agent_binding_one_plate_at_once_gets_one_binding(
-    pg_db: Db, racers: list[str]
-) -> None:
+def test_one_agent_binding_one_plate_at_once_gets_one_binding(pg_db: Db, racers: list[str]) -> None:
     outcomes = race(pg_db, [("agent-00", "RAC-1234", None)] * THREADS)
     assert Counter(outcomes) == {"created": 1, "existing": THREADS - 1}
     invariants_hold(pg_db)
 
 
-def test_racing_transfers_with_one_code_move_the_plate_once(
-    pg_db: Db, racers: list[str]
-) -> None:
+def test_racing_transfers_with_one_code_move_the_plate_once(pg_db: Db, racers: list[str]) -> None:
     race(pg_db, [("agent-00", "RAC-1234", None)])
     with pg_db.tx() as s:
         code = transfers.issue(s, pg_db.clock, ADMIN, "tpe-lots", "car", "RAC-1234").code
@@ -90,9 +100,7 @@ def test_racing_transfers_with_one_code_move_the_plate_once(
     invariants_hold(pg_db)
 
 
-def test_mixed_traffic_on_many_plates_keeps_the_feed_gap_free(
-    pg_db: Db, racers: list[str]
-) -> None:
+def test_mixed_traffic_on_many_plates_keeps_the_feed_gap_free(pg_db: Db, racers: list[str]) -> None:
     plates = [f"MXA-{n:04d}" for n in range(1, 9)]
     work = [(racers[i], plates[i % len(plates)], None) for i in range(THREADS)]
     outcomes = race(pg_db, work)
@@ -102,12 +110,10 @@ def test_mixed_traffic_on_many_plates_keeps_the_feed_gap_free(
     def unbind(agent_id: str) -> None:
         with pg_db.tx() as s:
             for b in service.agent_open_bindings(s, agent_id):
-                service.end_binding(s, pg_db.clock, Actor("agent", agent_id), b,
-                                    EndReason.UNBOUND)
+                service.end_binding(s, pg_db.clock, Actor("agent", agent_id), b, EndReason.UNBOUND)
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(unbind, racers))
-    second = race(pg_db, [(racers[-1 - i], plates[i % len(plates)], None)
-                          for i in range(THREADS)])
+    second = race(pg_db, [(racers[-1 - i], plates[i % len(plates)], None) for i in range(THREADS)])
     assert second.count("created") == len(plates)  # queued behind every ending binding
     invariants_hold(pg_db)

@@ -28,18 +28,38 @@ def world(db: Db) -> Db:
     return db
 
 
-def bind(db: Db, agent: str, plate: str = PLATE, scope: str = "tpe-lots",
-         code: str | None = None, vehicle_type: str = "car") -> service.BindResult:
+def bind(
+    db: Db,
+    agent: str,
+    plate: str = PLATE,
+    scope: str = "tpe-lots",
+    code: str | None = None,
+    vehicle_type: str = "car",
+) -> service.BindResult:
     with db.tx() as s:
-        return service.bind(s, db.clock, Actor("agent", agent, "req-1"), agent_id=agent,
-                            scope_id=scope, vehicle_type=vehicle_type, plate=plate,
-                            transfer_code=code)
+        return service.bind(
+            s,
+            db.clock,
+            Actor("agent", agent, "req-1"),
+            agent_id=agent,
+            scope_id=scope,
+            vehicle_type=vehicle_type,
+            plate=plate,
+            transfer_code=code,
+        )
 
 
 def unbind(db: Db, agent: str, plate: str = PLATE, scope: str = "tpe-lots") -> service.EndResult:
     with db.tx() as s:
-        return service.unbind_plate(s, db.clock, Actor("agent", agent), agent_id=agent,
-                                    scope_id=scope, vehicle_type="car", plate=plate)
+        return service.unbind_plate(
+            s,
+            db.clock,
+            Actor("agent", agent),
+            agent_id=agent,
+            scope_id=scope,
+            vehicle_type="car",
+            plate=plate,
+        )
 
 
 def refused(db: Db, agent: str, **kwargs: str) -> DomainError:
@@ -121,8 +141,10 @@ def test_unbind_of_active_binding_ends_at_next_cutover(world: Db) -> None:
     ended = unbind(world, "cmj")
     assert ended.effective_at == tpe("2026-11-29 04:00")
     assert ended.binding.end_reason == "unbound"
-    assert binding_status(ended.binding.valid_from, ended.binding.valid_to,
-                          world.clock.now()) is BindingStatus.ENDING
+    assert (
+        binding_status(ended.binding.valid_from, ended.binding.valid_to, world.clock.now())
+        is BindingStatus.ENDING
+    )
     assert holder(world, "2026-11-29 03:59") == "cmj"
     assert holder(world, "2026-11-29 04:00") is None
     again = unbind(world, "cmj")  # idempotent
@@ -134,8 +156,10 @@ def test_unbind_before_start_cancels(world: Db) -> None:
     bind(world, "cmj")
     ended = unbind(world, "cmj")
     assert ended.binding.valid_to == ended.binding.valid_from
-    assert binding_status(ended.binding.valid_from, ended.binding.valid_to,
-                          world.clock.now()) is BindingStatus.CANCELLED
+    assert (
+        binding_status(ended.binding.valid_from, ended.binding.valid_to, world.clock.now())
+        is BindingStatus.CANCELLED
+    )
     assert ("binding.cancelled", "cmj") in events(world)
     assert bind(world, "pi").created  # the plate is free again
 
@@ -258,8 +282,9 @@ def test_suspended_agent_cannot_bind_and_its_plates_can_be_taken_without_code(wo
 
 def test_agent_must_be_accredited_for_the_scope(world: Db) -> None:
     with world.tx() as s:
-        agents.add_agent(s, world.clock, ADMIN, agent_id="lots-only", name="Lots only",
-                         scopes=["tpe-lots"])
+        agents.add_agent(
+            s, world.clock, ADMIN, agent_id="lots-only", name="Lots only", scopes=["tpe-lots"]
+        )
     assert refused(world, "lots-only", scope="tpe-roadside").code == "agent_not_accredited"
 
 
@@ -322,8 +347,15 @@ def test_snapshot_lists_live_bindings_and_its_seq(world: Db) -> None:
     bind(world, "cmj")
     bind(world, "pi", plate="XYZ-5678")
     with world.tx() as s:
-        service.unbind_plate(s, world.clock, ADMIN, agent_id="pi", scope_id="tpe-lots",
-                             vehicle_type="car", plate="XYZ-5678")  # cancelled: not live
+        service.unbind_plate(
+            s,
+            world.clock,
+            ADMIN,
+            agent_id="pi",
+            scope_id="tpe-lots",
+            vehicle_type="car",
+            plate="XYZ-5678",
+        )  # cancelled: not live
         snap = feed.snapshot(s, "tpe-lots", world.clock.now())
         plates = [b.plate for b in snap.bindings]
     assert snap.seq == 3
@@ -349,9 +381,14 @@ def test_cycle_run_publishes_what_took_effect_once(world: Db) -> None:
 def test_cycle_run_that_crashes_loses_nothing(world: Db) -> None:
     bind(world, "cmj")
     world.clock.set(tpe("2026-11-27 05:00"))
-    with pytest.raises(RuntimeError), world.tx() as s:
-        feed.run_cycle(s, world.clock, ADMIN)
-        raise RuntimeError("killed mid-run")
+
+    def killed_mid_run() -> None:
+        with world.tx() as s:
+            feed.run_cycle(s, world.clock, ADMIN)
+            raise RuntimeError("killed mid-run")
+
+    with pytest.raises(RuntimeError):
+        killed_mid_run()
     assert ("binding.activated", "cmj") not in events(world)
     with world.tx() as s:
         summaries = feed.run_cycle(s, world.clock, ADMIN)
@@ -363,11 +400,15 @@ def test_every_write_is_audited_with_actor_and_request_id(world: Db) -> None:
     bind(world, "cmj")
     unbind(world, "cmj")
     with world.tx() as s:
-        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.plate == PLATE)
-                                 .order_by(AuditEntry.id)))
+        entries = list(
+            s.scalars(select(AuditEntry).where(AuditEntry.plate == PLATE).order_by(AuditEntry.id))
+        )
     assert [e.action for e in entries] == ["binding.bind", "binding.unbound"]
     assert (entries[0].actor_type, entries[0].actor_id, entries[0].request_id) == (
-        "agent", "cmj", "req-1")
+        "agent",
+        "cmj",
+        "req-1",
+    )
 
 
 def test_history_lists_every_interval_in_every_scope(world: Db) -> None:
@@ -377,26 +418,60 @@ def test_history_lists_every_interval_in_every_scope(world: Db) -> None:
     with world.tx() as s:
         history = service.plate_history(s, "car", "abc-1234")
     assert [(b.scope_id, b.agent_id) for b in history] == [
-        ("tpe-lots", "cmj"), ("tpe-lots", "jko"), ("tpe-roadside", "pi")]
+        ("tpe-lots", "cmj"),
+        ("tpe-lots", "jko"),
+        ("tpe-roadside", "pi"),
+    ]
 
 
 def test_the_database_itself_refuses_overlapping_intervals(world: Db) -> None:
     first = bind(world, "cmj").binding
     with pytest.raises(IntegrityError), world.tx() as s:
-        s.add(Binding(scope_id="tpe-lots", vehicle_type="car", plate=PLATE, agent_id="pi",
-                      valid_from=first.valid_from + timedelta(days=1),
-                      valid_to=first.valid_from + timedelta(days=2),
-                      requested_at=world.clock.now()))
+        s.add(
+            Binding(
+                scope_id="tpe-lots",
+                vehicle_type="car",
+                plate=PLATE,
+                agent_id="pi",
+                valid_from=first.valid_from + timedelta(days=1),
+                valid_to=first.valid_from + timedelta(days=2),
+                requested_at=world.clock.now(),
+            )
+        )
     with pytest.raises(IntegrityError), world.tx() as s:
-        s.add(Binding(scope_id="tpe-lots", vehicle_type="car", plate=PLATE, agent_id="pi",
-                      valid_from=first.valid_from - timedelta(days=1),
-                      valid_to=None, requested_at=world.clock.now()))
+        s.add(
+            Binding(
+                scope_id="tpe-lots",
+                vehicle_type="car",
+                plate=PLATE,
+                agent_id="pi",
+                valid_from=first.valid_from - timedelta(days=1),
+                valid_to=None,
+                requested_at=world.clock.now(),
+            )
+        )
     # Touching intervals ([a, b) then [b, c)) and empty (cancelled) ones are fine.
     with world.tx() as s:
-        s.add(Binding(scope_id="tpe-lots", vehicle_type="car", plate=PLATE, agent_id="pi",
-                      valid_from=first.valid_from - timedelta(days=1),
-                      valid_to=first.valid_from, requested_at=world.clock.now()))
-        s.add(Binding(scope_id="tpe-lots", vehicle_type="car", plate=PLATE, agent_id="jko",
-                      valid_from=first.valid_from, valid_to=first.valid_from,
-                      requested_at=world.clock.now()))
+        s.add(
+            Binding(
+                scope_id="tpe-lots",
+                vehicle_type="car",
+                plate=PLATE,
+                agent_id="pi",
+                valid_from=first.valid_from - timedelta(days=1),
+                valid_to=first.valid_from,
+                requested_at=world.clock.now(),
+            )
+        )
+        s.add(
+            Binding(
+                scope_id="tpe-lots",
+                vehicle_type="car",
+                plate=PLATE,
+                agent_id="jko",
+                valid_from=first.valid_from,
+                valid_to=first.valid_from,
+                requested_at=world.clock.now(),
+            )
+        )
     assert len(rows(world)) == 3

@@ -49,7 +49,9 @@ def machine_for(db: Db) -> type[RuleBasedStateMachine]:
     def _usable_code(scope: str, plate: str) -> bool:
         with db.tx() as s:
             return any(
-                c.scope_id == scope and c.used_at is None and c.voided_at is None
+                c.scope_id == scope
+                and c.used_at is None
+                and c.voided_at is None
                 and c.expires_at > db.clock.now()
                 for c in transfers.codes_for_plate(s, "car", plate)
             )
@@ -62,24 +64,40 @@ def machine_for(db: Db) -> type[RuleBasedStateMachine]:
             self.plates = [f"{letters}-{run % 9000 + 1000}" for letters in ("AAA", "BBB")]
             self.codes: dict[tuple[str, str], str] = {}
 
-        @rule(agent=st.sampled_from(AGENTS), plate=st.integers(0, 1),
-              scope=st.sampled_from(SCOPES), with_code=st.booleans())
+        @rule(
+            agent=st.sampled_from(AGENTS),
+            plate=st.integers(0, 1),
+            scope=st.sampled_from(SCOPES),
+            with_code=st.booleans(),
+        )
         def bind(self, agent: str, plate: int, scope: str, with_code: bool) -> None:
             code = self.codes.get((scope, self.plates[plate])) if with_code else None
             before = _write_count(db)
             live = _live(scope, self.plates[plate])
             try:
                 with db.tx() as s:
-                    result = service.bind(s, db.clock, Actor("agent", agent), agent_id=agent,
-                                          scope_id=scope, vehicle_type="car",
-                                          plate=self.plates[plate], transfer_code=code)
-            except DomainError as exc:
-                assert exc.code in {"plate_bound_elsewhere", "agent_suspended",
-                                    "transfer_code_invalid", "transfer_code_expired"}
+                    result = service.bind(
+                        s,
+                        db.clock,
+                        Actor("agent", agent),
+                        agent_id=agent,
+                        scope_id=scope,
+                        vehicle_type="car",
+                        plate=self.plates[plate],
+                        transfer_code=code,
+                    )
+            except DomainError as exc:  # a state machine inspects refusals in place
+                assert exc.code in {  # noqa: PT017
+                    "plate_bound_elsewhere",
+                    "agent_suspended",
+                    "transfer_code_invalid",
+                    "transfer_code_expired",
+                }
                 assert _write_count(db) == before  # a refusal leaves everything as it was
                 if exc.code == "plate_bound_elsewhere":
                     holders = [b.agent_id for b in live if b.valid_to is None]
-                    assert holders and holders[0] != agent
+                    assert holders
+                    assert holders[0] != agent
                     # Neither takeover applied: the holder is active and no usable code.
                     assert _is_active(holders[0])
                     assert code is None or not _usable_code(scope, self.plates[plate])
@@ -93,16 +111,21 @@ def machine_for(db: Db) -> type[RuleBasedStateMachine]:
             if not result.created:
                 assert _write_count(db) == before
 
-        @rule(agent=st.sampled_from(AGENTS), plate=st.integers(0, 1),
-              scope=st.sampled_from(SCOPES))
+        @rule(agent=st.sampled_from(AGENTS), plate=st.integers(0, 1), scope=st.sampled_from(SCOPES))
         def unbind(self, agent: str, plate: int, scope: str) -> None:
             try:
                 with db.tx() as s:
-                    ended = service.unbind_plate(s, db.clock, Actor("agent", agent),
-                                                 agent_id=agent, scope_id=scope,
-                                                 vehicle_type="car", plate=self.plates[plate])
+                    ended = service.unbind_plate(
+                        s,
+                        db.clock,
+                        Actor("agent", agent),
+                        agent_id=agent,
+                        scope_id=scope,
+                        vehicle_type="car",
+                        plate=self.plates[plate],
+                    )
             except DomainError as exc:
-                assert exc.code == "binding_not_found"
+                assert exc.code == "binding_not_found"  # noqa: PT017
                 return
             assert ended.effective_at >= ended.binding.valid_from
 
@@ -112,8 +135,7 @@ def machine_for(db: Db) -> type[RuleBasedStateMachine]:
                 issued = transfers.issue(s, db.clock, ADMIN, scope, "car", self.plates[plate])
             self.codes[(scope, self.plates[plate])] = issued.code
 
-        @rule(agent=st.sampled_from(AGENTS), plate=st.integers(0, 1),
-              scope=st.sampled_from(SCOPES))
+        @rule(agent=st.sampled_from(AGENTS), plate=st.integers(0, 1), scope=st.sampled_from(SCOPES))
         def transfer(self, agent: str, plate: int, scope: str) -> None:
             """The owner issues a code and the new agent binds with it at once."""
             self.issue_code(plate, scope)
@@ -122,8 +144,9 @@ def machine_for(db: Db) -> type[RuleBasedStateMachine]:
         @rule(agent=st.sampled_from(AGENTS), suspended=st.booleans())
         def set_status(self, agent: str, suspended: bool) -> None:
             with db.tx() as s:
-                agents.set_agent_status(s, db.clock, ADMIN, agent,
-                                        "suspended" if suspended else "active")
+                agents.set_agent_status(
+                    s, db.clock, ADMIN, agent, "suspended" if suspended else "active"
+                )
 
         @rule(hours=st.sampled_from([1, 5, 18, 24, 49]))
         def time_passes(self, hours: int) -> None:
@@ -153,6 +176,10 @@ def test_random_binding_histories_keep_every_invariant(db: Db) -> None:
     examples = 25 if db.dialect == "sqlite" else 12
     run_state_machine_as_test(
         machine_for(db),
-        settings=settings(max_examples=examples, stateful_step_count=30, deadline=None,
-                          suppress_health_check=list(HealthCheck)),
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
     )

@@ -12,12 +12,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from platebind.clock import Clock
+from platebind.errors import InvalidInput
 from platebind.registry import audit
 from platebind.registry.audit import Actor
 from platebind.registry.errors import AgentNotFound, AlreadyExists
 from platebind.registry.models import Accreditation, Agent, ApiKey
 from platebind.registry.scopes import get_scope
-from platebind.errors import InvalidInput
 
 AGENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 KEY_PREFIX = "pbk"
@@ -110,8 +110,9 @@ def add_agent(
     session.flush()  # no ORM relationships, so the agent row must exist before its children
     session.add_all(Accreditation(agent_id=agent_id, scope_id=s) for s in dict.fromkeys(scopes))
     key = issue_key(session, clock, "agent", agent_id)
-    audit.record(session, actor, clock.now(), "agent.add", object_id=agent_id,
-                 detail={"scopes": scopes})
+    audit.record(
+        session, actor, clock.now(), "agent.add", object_id=agent_id, detail={"scopes": scopes}
+    )
     return agent, key
 
 
@@ -148,6 +149,10 @@ def rotate_key(session: Session, clock: Clock, actor: Actor, agent_id: str) -> s
 def set_agent_status(
     session: Session, clock: Clock, actor: Actor, agent_id: str, status: str
 ) -> Agent:
+    if status not in ("active", "suspended"):
+        raise InvalidInput(
+            f"status {status!r} must be active or suspended (offboard ends bindings)"
+        )
     agent = get_agent(session, agent_id)
     if agent.status == "offboarded":
         raise InvalidInput(f"agent {agent_id} is offboarded and cannot change status")

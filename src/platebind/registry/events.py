@@ -12,7 +12,11 @@ from platebind.webhooks.service import emit
 
 
 def binding_event(
-    session: Session, event_type: str, binding: Binding, seq: int | None, effective_at: datetime,
+    session: Session,
+    event_type: str,
+    binding: Binding,
+    seq: int | None,
+    effective_at: datetime,
     now: datetime,
 ) -> None:
     """Emit a binding event carrying the whole binding as it is now and its change ``seq``."""

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from platebind.clock import Clock
 from platebind.db import lock_key
@@ -20,8 +21,9 @@ from platebind.registry.scopes import get_scope, list_scopes
 MAX_PAGE = 1000
 
 
-def changes(session: Session, scope_id: str, after: int = 0, limit: int = 100,
-            agent_id: str | None = None) -> list[BindingChange]:
+def changes(
+    session: Session, scope_id: str, after: int = 0, limit: int = 100, agent_id: str | None = None
+) -> list[BindingChange]:
     """Changes with ``seq > after`` in order; an agent reader sees only its own bindings'."""
     get_scope(session, scope_id)
     stmt = (
@@ -41,8 +43,9 @@ class Snapshot:
     bindings: Iterator[Binding]
 
 
-def snapshot(session: Session, scope_id: str, at: datetime, agent_id: str | None = None,
-             batch: int = 1000) -> Snapshot:
+def snapshot(
+    session: Session, scope_id: str, at: datetime, agent_id: str | None = None, batch: int = 1000
+) -> Snapshot:
     """Every binding not over at ``at`` and the ``seq`` it is consistent with.
 
     The caller runs this in one repeatable-read transaction (PostgreSQL) or one SQLite read
@@ -74,8 +77,9 @@ class CycleSummary:
     ended: int
 
 
-def run_cycle(session: Session, clock: Clock, actor: Actor,
-              scope_ids: list[str] | None = None) -> list[CycleSummary]:
+def run_cycle(
+    session: Session, clock: Clock, actor: Actor, scope_ids: list[str] | None = None
+) -> list[CycleSummary]:
     """Publish ``binding.activated``/``binding.ended`` for what took effect since the last run.
 
     Holds a database lock so two runs never overlap. It only publishes: every effective time
@@ -86,36 +90,49 @@ def run_cycle(session: Session, clock: Clock, actor: Actor,
     now = clock.now()
     scopes = [get_scope(session, s) for s in scope_ids] if scope_ids else list_scopes(session)
     summaries = [_run_scope_cycle(session, scope.id, now) for scope in scopes]
-    audit.record(session, actor, now, "cycle.run",
-                 detail={"scopes": [s.scope_id for s in summaries]})
+    audit.record(
+        session, actor, now, "cycle.run", detail={"scopes": [s.scope_id for s in summaries]}
+    )
     return summaries
 
 
 def _run_scope_cycle(session: Session, scope_id: str, now: datetime) -> CycleSummary:
-    since = session.scalar(
-        select(func.max(CycleRun.ran_at)).where(CycleRun.scope_id == scope_id)
-    )
+    since = session.scalar(select(func.max(CycleRun.ran_at)).where(CycleRun.scope_id == scope_id))
     started = _took_effect(session, scope_id, Binding.valid_from, since, now)
     ended = _took_effect(session, scope_id, Binding.valid_to, since, now)
     seqs = _latest_seqs(session, [b.id for b in started + ended])
     for binding in started:
-        binding_event(session, "binding.activated", binding, seqs.get(binding.id),
-                      binding.valid_from, now)
+        binding_event(
+            session, "binding.activated", binding, seqs.get(binding.id), binding.valid_from, now
+        )
     for binding in ended:
         assert binding.valid_to is not None
-        binding_event(session, "binding.ended", binding, seqs.get(binding.id),
-                      binding.valid_to, now)
-    session.add(CycleRun(scope_id=scope_id, window_start=since, ran_at=now,
-                         activated=len(started), ended=len(ended)))
+        binding_event(
+            session, "binding.ended", binding, seqs.get(binding.id), binding.valid_to, now
+        )
+    session.add(
+        CycleRun(
+            scope_id=scope_id,
+            window_start=since,
+            ran_at=now,
+            activated=len(started),
+            ended=len(ended),
+        )
+    )
     return CycleSummary(scope_id, since, now, len(started), len(ended))
 
 
-def _took_effect(session: Session, scope_id: str, column: object, since: datetime | None,
-                 now: datetime) -> list[Binding]:
+def _took_effect(
+    session: Session,
+    scope_id: str,
+    column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
+    since: datetime | None,
+    now: datetime,
+) -> list[Binding]:
     """Bindings (never the cancelled ones) whose ``column`` time fell in ``(since, now]``."""
-    window = column <= now  # type: ignore[operator]
+    window: ColumnElement[bool] = column <= now
     if since is not None:
-        window = and_(window, column > since)  # type: ignore[operator]
+        window = and_(window, column > since)
     stmt = select(Binding).where(
         Binding.scope_id == scope_id,
         window,

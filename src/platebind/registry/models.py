@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from platebind.db import BigId, JsonDoc, Base, UTCDateTime, created_at_default
+from platebind.db import Base, BigId, JsonDoc, UTCDateTime, created_at_default
 
 
 class Scope(Base):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from itertools import islice
+from uuid import UUID
 
 from platebind.clock import TAIPEI, BusinessCalendar, days_from
 
@@ -47,7 +48,7 @@ class CutoverPolicy:
 class Interval:
     """What the rules need to know of a binding."""
 
-    id: object
+    id: UUID
     agent_id: str
     valid_from: datetime
     valid_to: datetime | None
@@ -139,9 +140,7 @@ class Conflict(Exception):
 
 def live_intervals(intervals: list[Interval], at: datetime) -> list[Interval]:
     """Bindings that are not over at ``at`` (cancelled ones never count), by start."""
-    live = [
-        i for i in intervals if not i.cancelled and (i.valid_to is None or i.valid_to > at)
-    ]
+    live = [i for i in intervals if not i.cancelled and (i.valid_to is None or i.valid_to > at)]
     return sorted(live, key=lambda i: i.valid_from)
 
 

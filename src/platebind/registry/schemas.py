@@ -42,7 +42,7 @@ class BindingOut(BaseModel):
             plate=binding.plate,
             agent=binding.agent_id,
             status=binding_status(binding.valid_from, binding.valid_to, at),
-            valid_from=_local(binding.valid_from),  # type: ignore[arg-type]
+            valid_from=_local(binding.valid_from),
             valid_to=_local(binding.valid_to),
             end_reason=binding.end_reason,
         )
@@ -70,10 +70,10 @@ class ChangeOut(BaseModel):
             vehicle_type=change.vehicle_type,
             plate=change.plate,
             change=change.change,
-            valid_from=_local(change.valid_from),  # type: ignore[arg-type]
+            valid_from=_local(change.valid_from),
             valid_to=_local(change.valid_to),
             reason=change.reason,
-            recorded_at=_local(change.recorded_at),  # type: ignore[arg-type]
+            recorded_at=_local(change.recorded_at),
             agent=change.agent_id if with_agent else None,
         )
 
@@ -139,9 +139,11 @@ class AuditOut(BaseModel):
 
     @classmethod
     def of(cls, entry: AuditEntry) -> AuditOut:
-        actor = entry.actor_type if entry.actor_id is None else f"{entry.actor_type}:{entry.actor_id}"
+        actor = (
+            entry.actor_type if entry.actor_id is None else f"{entry.actor_type}:{entry.actor_id}"
+        )
         return cls(
-            at=_local(entry.at),  # type: ignore[arg-type]
+            at=_local(entry.at),
             actor=actor,
             action=entry.action,
             scope=entry.scope_id,

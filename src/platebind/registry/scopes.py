@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from platebind.clock import BusinessCalendar, Clock
@@ -115,7 +116,7 @@ def next_seqs(session: Session, scope_id: str, count: int) -> range:
     """Reserve ``count`` change-feed numbers. Run last in a write: it locks the scope's counter
     until commit, so no reader can see seq 11 before 10."""
     # Core statement: the ORM would "synchronise" a possibly stale in-memory counter.
-    table = Scope.__table__
+    table = cast(Table, Scope.__table__)
     last = session.execute(
         update(table)
         .where(table.c.id == scope_id)

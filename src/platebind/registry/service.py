@@ -27,7 +27,15 @@ from platebind.registry.errors import (
     InvalidPlateError,
     PlateBoundElsewhere,
 )
-from platebind.registry.models import Binding, BindingChange, PlateLock, Scope, TransferCode
+from platebind.registry.events import binding_event
+from platebind.registry.models import (
+    AuditEntry,
+    Binding,
+    BindingChange,
+    PlateLock,
+    Scope,
+    TransferCode,
+)
 from platebind.registry.rules import (
     BindingStatus,
     Conflict,
@@ -42,7 +50,6 @@ from platebind.registry.rules import (
     plan_bind,
     request_effective_at,
 )
-from platebind.registry.events import binding_event
 from platebind.registry.scopes import calendar_for, get_scope, next_seqs, policy_of
 
 PORTAL_PLATE_PATH = "/portal/plates"
@@ -150,8 +157,9 @@ def bind(
     if plan.uses_transfer_code and code is not None:
         transfers.redeem(code, now, agent_id)
     assert plan.start is not None
-    binding = _write_bind(session, clock, actor, scope, key, agent_id, plan.start, plan.truncations,
-                          rows)
+    binding = _write_bind(
+        session, clock, actor, scope, key, agent_id, plan.start, plan.truncations, rows
+    )
     return BindResult(binding, created=True, effective_at=plan.start)
 
 
@@ -196,7 +204,7 @@ def _write_bind(
     agent_id: str,
     start: datetime,
     truncations: list[Truncation],
-    rows: dict[object, Binding],
+    rows: dict[uuid.UUID, Binding],
 ) -> Binding:
     now = clock.now()
     ended = [_set_end(rows[t.interval.id], t.valid_to, t.reason, now) for t in truncations]
@@ -219,10 +227,19 @@ def _write_bind(
     _publish_change(session, binding, seq, "bind", now)
     _emit_start(session, binding, seq, now)
     audit.record(
-        session, actor, now, "binding.bind", scope_id=key.scope_id, vehicle_type=key.vehicle_type,
-        plate=key.plate, object_id=str(binding.id),
-        detail={"agent": agent_id, "valid_from": start.isoformat(),
-                "ends": [str(b.id) for b in ended]},
+        session,
+        actor,
+        now,
+        "binding.bind",
+        scope_id=key.scope_id,
+        vehicle_type=key.vehicle_type,
+        plate=key.plate,
+        object_id=str(binding.id),
+        detail={
+            "agent": agent_id,
+            "valid_from": start.isoformat(),
+            "ends": [str(b.id) for b in ended],
+        },
     )
     return binding
 
@@ -305,8 +322,8 @@ def unbind_plate(
     vehicle_type: str,
     plate: str,
 ) -> EndResult:
-    key = plate_key(scope_id, vehicle_type, plate)
     get_scope(session, scope_id)
+    key = plate_key(scope_id, vehicle_type, plate)
     mine = [
         b
         for b in _plate_bindings(session, key, clock.now())
@@ -329,15 +346,20 @@ def end_binding(
     if binding.valid_to is not None:
         return EndResult(binding, binding.valid_to, changed=False)
     scope = get_scope(session, binding.scope_id)
-    end = end_effective_at(now, binding.valid_from, policy_of(scope),
-                           calendar_for(session, scope))
+    end = end_effective_at(now, binding.valid_from, policy_of(scope), calendar_for(session, scope))
     _set_end(binding, end, reason, now)
     session.flush()
     (seq,) = next_seqs(session, scope.id, 1)
     _publish_end(session, scope, binding, seq, now)
     audit.record(
-        session, actor, now, f"binding.{reason.value}", scope_id=key.scope_id,
-        vehicle_type=key.vehicle_type, plate=key.plate, object_id=str(binding.id),
+        session,
+        actor,
+        now,
+        f"binding.{reason.value}",
+        scope_id=key.scope_id,
+        vehicle_type=key.vehicle_type,
+        plate=key.plate,
+        object_id=str(binding.id),
         detail={"agent": binding.agent_id, "valid_to": end.isoformat()},
     )
     return EndResult(binding, end, changed=True)
@@ -368,7 +390,8 @@ def lookup(
         (b for b in bindings if binding_status(b.valid_from, b.valid_to, at) in _HOLDING), None
     )
     upcoming = [
-        b for b in bindings
+        b
+        for b in bindings
         if binding_status(b.valid_from, b.valid_to, at) is BindingStatus.SCHEDULED
     ]
     return PlateLookup(key, holder, upcoming)
@@ -397,6 +420,44 @@ def plate_history(session: Session, vehicle_type: str, plate: str) -> list[Bindi
         .order_by(Binding.scope_id, Binding.valid_from, Binding.created_at)
     )
     return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class PlateHistory:
+    key: PlateKey
+    bindings: list[Binding]
+    events: list[AuditEntry]
+
+
+def read_plate_history(
+    session: Session, clock: Clock, actor: Actor, vehicle_type: str, plate: str
+) -> PlateHistory:
+    """A plate's intervals and audit trail. Reading a plate's movements is itself audited
+    (personal data: the authority's every look is on record)."""
+    key = plate_key("*", vehicle_type, plate)
+    history = PlateHistory(
+        key,
+        plate_history(session, key.vehicle_type, key.plate),
+        audit.plate_audit(session, key.vehicle_type, key.plate),
+    )
+    audit.record(
+        session,
+        actor,
+        clock.now(),
+        "plate.history_read",
+        vehicle_type=key.vehicle_type,
+        plate=key.plate,
+    )
+    return history
+
+
+def issue_transfer_code(
+    session: Session, clock: Clock, actor: Actor, scope_id: str, vehicle_type: str, plate: str
+) -> transfers.IssuedCode:
+    """A transfer code for a plate in a scope (the owner's consent to a port-in)."""
+    get_scope(session, scope_id)
+    key = plate_key(scope_id, vehicle_type, plate)
+    return transfers.issue(session, clock, actor, key.scope_id, key.vehicle_type, key.plate)
 
 
 def agent_open_bindings(session: Session, agent_id: str) -> list[Binding]:

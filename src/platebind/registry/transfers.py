@@ -40,7 +40,7 @@ class IssuedCode:
 
 def _canonical(code: str) -> str:
     cleaned = code.strip().upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans({"I": "1", "L": "1", "O": "0"}))
+    return cleaned.translate(str.maketrans("ILO", "110"))
 
 
 def _hash(code: str) -> str:
@@ -79,8 +79,15 @@ def issue(
         issued_by=actor.type if actor.id is None else f"{actor.type}:{actor.id}",
     )
     session.add(record)
-    audit.record(session, actor, now, "transfer_code.issue", scope_id=scope_id,
-                 vehicle_type=vehicle_type, plate=plate)
+    audit.record(
+        session,
+        actor,
+        now,
+        "transfer_code.issue",
+        scope_id=scope_id,
+        vehicle_type=vehicle_type,
+        plate=plate,
+    )
     return IssuedCode(code, record)
 
 

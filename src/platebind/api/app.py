@@ -1,0 +1,60 @@
+"""The FastAPI application factory.
+
+One app per process (per uvicorn worker); it keeps its engine and session factories on
+``app.state`` and nothing else in memory that another process would need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from platebind import __version__
+from platebind.api import health
+from platebind.api.errors import install_error_handlers
+from platebind.config import Settings
+from platebind.db import make_engine, make_session_factory, read_only_factory
+
+DESCRIPTION = (
+    "Plate-binding registry and card-free parking clearing house. Errors are RFC 9457 "
+    "problems (`application/problem+json`) with a stable `code`."
+)
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    """Build the app for ``database_url`` (default: ``Settings().database_url``).
+
+    The engine connects lazily, so building the app never touches the database; ``/readyz``
+    says whether it is reachable.
+    """
+    url = database_url if database_url is not None else Settings().database_url
+    app = FastAPI(
+        title="platebind",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=_lifespan,
+    )
+    engine = make_engine(url)
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.read_session_factory = read_only_factory(engine)
+    install_error_handlers(app)
+    health.install_metrics(app)
+    _include_routers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    """One line per feature router; ``/v1`` routers are included with ``prefix="/v1"``."""
+    app.include_router(health.router)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.engine.dispose()
