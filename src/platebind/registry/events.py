@@ -18,6 +18,8 @@ def binding_event(
     seq: int | None,
     effective_at: datetime,
     now: datetime,
+    *,
+    once: bool = False,
 ) -> None:
     """Emit a binding event carrying the whole binding as it is now and its change ``seq``."""
     payload = BindingOut.of(binding, now).model_dump(mode="json")
@@ -28,4 +30,5 @@ def binding_event(
         effective_at=effective_at,
         agent_id=binding.agent_id,
         payload={"type": event_type, "seq": seq, "data": payload},
+        once=once,
     )

@@ -103,12 +103,24 @@ def _run_scope_cycle(session: Session, scope_id: str, now: datetime) -> CycleSum
     seqs = _latest_seqs(session, [b.id for b in started + ended])
     for binding in started:
         binding_event(
-            session, "binding.activated", binding, seqs.get(binding.id), binding.valid_from, now
+            session,
+            "binding.activated",
+            binding,
+            seqs.get(binding.id),
+            binding.valid_from,
+            now,
+            once=True,
         )
     for binding in ended:
         assert binding.valid_to is not None
         binding_event(
-            session, "binding.ended", binding, seqs.get(binding.id), binding.valid_to, now
+            session,
+            "binding.ended",
+            binding,
+            seqs.get(binding.id),
+            binding.valid_to,
+            now,
+            once=True,
         )
     session.add(
         CycleRun(

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,17 +18,21 @@ from platebind import plates
 from platebind.clock import Clock
 from platebind.db import dialect_insert
 from platebind.registry import audit, transfers
-from platebind.registry.agents import get_agent, is_accredited, revoke_keys
+from platebind.registry.agents import get_agent, revoke_keys
 from platebind.registry.audit import Actor
 from platebind.registry.errors import (
     AgentNotAccredited,
+    AgentNotFound,
     AgentSuspended,
     BindingNotFound,
     InvalidPlateError,
     PlateBoundElsewhere,
+    ScopeNotFound,
 )
 from platebind.registry.events import binding_event
 from platebind.registry.models import (
+    Accreditation,
+    Agent,
     AuditEntry,
     Binding,
     BindingChange,
@@ -118,12 +122,29 @@ def _interval(binding: Binding) -> Interval:
     return Interval(binding.id, binding.agent_id, binding.valid_from, binding.valid_to)
 
 
-def _check_agent_may_bind(session: Session, agent_id: str, scope_id: str) -> None:
-    agent = get_agent(session, agent_id)
-    if agent.status != "active":
-        raise AgentSuspended(f"agent {agent_id} is {agent.status} and cannot bind plates")
-    if not is_accredited(session, agent_id, scope_id):
+def _bind_context(session: Session, agent_id: str, scope_id: str) -> Scope:
+    """The scope, checked with the agent's status and accreditation in one round trip (the
+    bind is a hot path: round trips, not fsync, set its cost)."""
+    row = session.execute(
+        select(Scope, Agent.status, Accreditation.agent_id)
+        .select_from(Scope)
+        .outerjoin(Agent, Agent.id == agent_id)
+        .outerjoin(
+            Accreditation,
+            and_(Accreditation.agent_id == agent_id, Accreditation.scope_id == Scope.id),
+        )
+        .where(Scope.id == scope_id)
+    ).first()
+    if row is None:
+        raise ScopeNotFound(f"no scope {scope_id!r}")
+    scope, status, accredited = row
+    if status is None:
+        raise AgentNotFound(f"no agent {agent_id!r}")
+    if status != "active":
+        raise AgentSuspended(f"agent {agent_id} is {status} and cannot bind plates")
+    if accredited is None:
         raise AgentNotAccredited(f"agent {agent_id} is not accredited for scope {scope_id}")
+    return scope
 
 
 def bind(
@@ -139,9 +160,8 @@ def bind(
 ) -> BindResult:
     """Bind a plate to an agent in a scope; see DESIGN.md "Binding rules in detail"."""
     now = clock.now()
-    scope = get_scope(session, scope_id)
+    scope = _bind_context(session, agent_id, scope_id)
     key = plate_key(scope_id, vehicle_type, plate)
-    _check_agent_may_bind(session, agent_id, scope_id)
     _lock_plate(session, key)
     rows = {b.id: b for b in _plate_bindings(session, key, now)}
     live = live_intervals([_interval(b) for b in rows.values()], now)

@@ -20,9 +20,25 @@ def emit(
     effective_at: datetime,
     agent_id: str,
     payload: dict[str, Any],
+    once: bool = False,
 ) -> None:
-    """Append an event unless the same (event type, object, effective time) is already there,
-    so a job that re-runs after a crash emits nothing twice."""
+    """Append an event to the outbox.
+
+    ``once``: skip it if the same (event type, object, effective time) is already there, so a
+    job that re-runs after a crash emits nothing twice. Writers of fresh events leave it off:
+    a plain insert joins the transaction's one flush instead of costing a round trip now.
+    """
+    if not once:
+        session.add(
+            OutboxEvent(
+                event_type=event_type,
+                object_id=object_id,
+                effective_at=effective_at,
+                agent_id=agent_id,
+                payload=payload,
+            )
+        )
+        return
     stmt = (
         dialect_insert(session)(OutboxEvent)
         .values(
