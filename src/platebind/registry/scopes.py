@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 from typing import cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from platebind.clock import BusinessCalendar, Clock
@@ -112,15 +112,19 @@ def close_day(session: Session, clock: Clock, actor: Actor, day: date, reason: s
     return closed
 
 
+_SCOPES = cast(Table, Scope.__table__)
+# Core, not ORM: the ORM would "synchronise" a possibly stale in-memory counter. Built once
+# because it runs in every write.
+_BUMP_SEQ = (
+    update(_SCOPES)
+    .where(_SCOPES.c.id == bindparam("scope"))
+    .values(last_seq=_SCOPES.c.last_seq + bindparam("count"))
+    .returning(_SCOPES.c.last_seq)
+)
+
+
 def next_seqs(session: Session, scope_id: str, count: int) -> range:
     """Reserve ``count`` change-feed numbers. Run last in a write: it locks the scope's counter
     until commit, so no reader can see seq 11 before 10."""
-    # Core statement: the ORM would "synchronise" a possibly stale in-memory counter.
-    table = cast(Table, Scope.__table__)
-    last = session.execute(
-        update(table)
-        .where(table.c.id == scope_id)
-        .values(last_seq=table.c.last_seq + count)
-        .returning(table.c.last_seq)
-    ).scalar_one()
+    last = session.execute(_BUMP_SEQ, {"scope": scope_id, "count": count}).scalar_one()
     return range(last - count + 1, last + 1)

@@ -9,14 +9,19 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from platebind import plates
 from platebind.clock import Clock
-from platebind.db import dialect_insert
+from platebind.db import UTCDateTime, dialect_name
 from platebind.registry import audit, transfers
 from platebind.registry.agents import get_agent, revoke_keys
 from platebind.registry.audit import Actor
@@ -90,51 +95,77 @@ def plate_key(scope_id: str, vehicle_type: str, plate: str) -> PlateKey:
     return PlateKey(scope_id, identity.value, canonical)
 
 
-def _lock_plate(session: Session, key: PlateKey) -> None:
-    """Serialise writes on one plate: the upsert takes the row lock (PostgreSQL) until commit."""
-    insert = dialect_insert(session)(PlateLock).values(
-        scope_id=key.scope_id, vehicle_type=key.vehicle_type, plate=key.plate, writes=1
-    )
-    session.execute(
-        insert.on_conflict_do_update(
+# The hot path's statements are built once: constructing a SQLAlchemy expression costs more than
+# running it on SQLite. Values go in as bound parameters.
+_PLATE_PARAMS: dict[str, BindParameter[Any]] = {
+    "scope_id": bindparam("scope_id"),
+    "vehicle_type": bindparam("vehicle_type"),
+    "plate": bindparam("plate"),
+}
+
+
+@cache
+def _lock_plate_statement(dialect: str) -> Any:
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return (
+        insert(PlateLock)
+        .values(**_PLATE_PARAMS, writes=1)
+        .on_conflict_do_update(
             index_elements=["scope_id", "vehicle_type", "plate"],
             set_={"writes": PlateLock.writes + 1},
         )
     )
 
 
+def _lock_plate(session: Session, key: PlateKey) -> None:
+    """Serialise writes on one plate: the upsert takes the row lock (PostgreSQL) until commit."""
+    session.execute(_lock_plate_statement(dialect_name(session)), _plate_values(key))
+
+
+def _plate_values(key: PlateKey) -> dict[str, str]:
+    return {"scope_id": key.scope_id, "vehicle_type": key.vehicle_type, "plate": key.plate}
+
+
+_PLATE_BINDINGS = (
+    select(Binding)
+    .where(
+        Binding.scope_id == _PLATE_PARAMS["scope_id"],
+        Binding.vehicle_type == _PLATE_PARAMS["vehicle_type"],
+        Binding.plate == _PLATE_PARAMS["plate"],
+        or_(Binding.valid_to.is_(None), Binding.valid_to > bindparam("at", type_=UTCDateTime)),
+    )
+    .execution_options(populate_existing=True)
+)
+
+
 def _plate_bindings(session: Session, key: PlateKey, at: datetime) -> list[Binding]:
     """Bindings of the plate that are not over at ``at``, read fresh after the lock."""
-    stmt = (
-        select(Binding)
-        .where(
-            Binding.scope_id == key.scope_id,
-            Binding.vehicle_type == key.vehicle_type,
-            Binding.plate == key.plate,
-            or_(Binding.valid_to.is_(None), Binding.valid_to > at),
-        )
-        .execution_options(populate_existing=True)
-    )
-    return list(session.scalars(stmt))
+    return list(session.scalars(_PLATE_BINDINGS, {**_plate_values(key), "at": at}))
 
 
 def _interval(binding: Binding) -> Interval:
     return Interval(binding.id, binding.agent_id, binding.valid_from, binding.valid_to)
 
 
+_BIND_CONTEXT = (
+    select(Scope, Agent.status, Accreditation.agent_id)
+    .select_from(Scope)
+    .outerjoin(Agent, Agent.id == bindparam("agent_id"))
+    .outerjoin(
+        Accreditation,
+        and_(
+            Accreditation.agent_id == bindparam("agent_id"),
+            Accreditation.scope_id == Scope.id,
+        ),
+    )
+    .where(Scope.id == bindparam("scope_id"))
+)
+
+
 def _bind_context(session: Session, agent_id: str, scope_id: str) -> Scope:
     """The scope, checked with the agent's status and accreditation in one round trip (the
     bind is a hot path: round trips, not fsync, set its cost)."""
-    row = session.execute(
-        select(Scope, Agent.status, Accreditation.agent_id)
-        .select_from(Scope)
-        .outerjoin(Agent, Agent.id == agent_id)
-        .outerjoin(
-            Accreditation,
-            and_(Accreditation.agent_id == agent_id, Accreditation.scope_id == Scope.id),
-        )
-        .where(Scope.id == scope_id)
-    ).first()
+    row = session.execute(_BIND_CONTEXT, {"agent_id": agent_id, "scope_id": scope_id}).first()
     if row is None:
         raise ScopeNotFound(f"no scope {scope_id!r}")
     scope, status, accredited = row
