@@ -29,7 +29,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 
 bench: $(STAMP)
-	$(BIN)/python bench/registry.py
+	$(BIN)/python -m bench.registry
 
 clean:
 	rm -rf $(VENV) platebind-demo.db* .pytest_cache .mypy_cache .ruff_cache

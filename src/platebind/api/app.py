@@ -14,8 +14,11 @@ from fastapi import FastAPI
 from platebind import __version__
 from platebind.api import health
 from platebind.api.errors import install_error_handlers
+from platebind.clock import Clock, SystemClock
 from platebind.config import Settings
 from platebind.db import make_engine, make_session_factory, read_only_factory
+from platebind.registry import api as registry_api
+from platebind.webhooks import api as webhooks_api
 
 DESCRIPTION = (
     "Plate-binding registry and card-free parking clearing house. Errors are RFC 9457 "
@@ -23,7 +26,7 @@ DESCRIPTION = (
 )
 
 
-def create_app(database_url: str | None = None) -> FastAPI:
+def create_app(database_url: str | None = None, *, clock: Clock | None = None) -> FastAPI:
     """Build the app for ``database_url`` (default: ``Settings().database_url``).
 
     The engine connects lazily, so building the app never touches the database; ``/readyz``
@@ -40,6 +43,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     engine = make_engine(url)
+    app.state.clock = clock if clock is not None else SystemClock()
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.read_session_factory = read_only_factory(engine)
@@ -52,6 +56,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
 def _include_routers(app: FastAPI) -> None:
     """One line per feature router; ``/v1`` routers are included with ``prefix="/v1"``."""
     app.include_router(health.router)
+    app.include_router(registry_api.router, prefix="/v1")
+    app.include_router(webhooks_api.router, prefix="/v1")
 
 
 @asynccontextmanager
