@@ -82,8 +82,8 @@ def serve_app() -> Serve:
 
 @pytest.fixture
 def live_server(db: Db) -> Iterator[LiveServer]:
-    """The real app on the test's database (SQLite and PostgreSQL)."""
-    with serve(create_app(db.url)) as server:
+    """The real app on the test's database (SQLite and PostgreSQL), on the test's clock."""
+    with serve(create_app(db.url, clock=db.clock)) as server:
         yield server
 
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from platebind import __version__
 from platebind.api import health
 from platebind.api.errors import install_error_handlers
+from platebind.api.middleware import RequestContext, configure_logging
 from platebind.clock import Clock, SystemClock
 from platebind.config import Settings
 from platebind.db import make_engine, make_session_factory, read_only_factory
@@ -33,6 +34,7 @@ def create_app(database_url: str | None = None, *, clock: Clock | None = None) -
     says whether it is reachable.
     """
     url = database_url if database_url is not None else Settings().database_url
+    configure_logging()
     app = FastAPI(
         title="platebind",
         version=__version__,
@@ -49,6 +51,8 @@ def create_app(database_url: str | None = None, *, clock: Clock | None = None) -
     app.state.read_session_factory = read_only_factory(engine)
     install_error_handlers(app)
     health.install_metrics(app)
+    # Added last so it runs first: every response, errors included, carries the request id.
+    app.add_middleware(RequestContext)
     _include_routers(app)
     return app
 

@@ -20,8 +20,6 @@ from platebind.errors import DomainError
 from platebind.registry import agents
 from platebind.registry.audit import Actor
 
-REQUEST_ID_HEADER = "X-Request-ID"
-
 
 class Unauthenticated(DomainError):
     code = "unauthenticated"
@@ -53,7 +51,8 @@ def read_session(request: Request) -> Iterator[Session]:
 
 
 def request_id(request: Request) -> str:
-    rid: str = getattr(request.state, "request_id", None) or str(uuid.uuid4())
+    """Set by the ``RequestContext`` middleware (generated there when the client sent none)."""
+    rid: str = getattr(request.state, "request_id", None) or uuid.uuid4().hex
     return rid
 
 

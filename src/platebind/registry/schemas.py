@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from platebind.clock import TAIPEI
+from platebind.plates import TariffClass
 from platebind.registry.models import Agent, AuditEntry, Binding, BindingChange, Scope
 from platebind.registry.rules import BindingStatus, binding_status
 from platebind.registry.scopes import format_cutover
@@ -151,3 +152,58 @@ class AuditOut(BaseModel):
             request_id=entry.request_id,
             detail=entry.detail,
         )
+
+
+class BindRequest(BaseModel):
+    """Bind a plate to the calling agent."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"scope": "tpe-lots", "vehicle_type": "car", "plate": "ABC-1234"}]
+        },
+    )
+
+    scope: str = Field(min_length=1, max_length=40, examples=["tpe-lots"])
+    vehicle_type: TariffClass = Field(
+        description="`heavy_motorcycle` binds as `motorcycle` (one bike, one binding)."
+    )
+    plate: str = Field(
+        min_length=1,
+        max_length=32,
+        description="Any common spelling: `abc1234`, `ABC 1234`, full-width; stored as `ABC-1234`.",
+    )
+    transfer_code: str | None = Field(
+        default=None,
+        max_length=32,
+        description="The owner's transfer code, to take the plate over from another agent.",
+    )
+
+
+class BindingResponse(BindingOut):
+    """A binding, and when the request that produced it takes effect."""
+
+    effective_at: datetime | None = Field(
+        default=None, description="When this request takes effect (Taipei time, with offset)."
+    )
+
+    @classmethod
+    def of(
+        cls, binding: Binding, at: datetime, effective_at: datetime | None = None
+    ) -> BindingResponse:
+        base = BindingOut.of(binding, at)
+        return cls(**base.model_dump(), effective_at=_local(effective_at))
+
+
+class BindingPage(BaseModel):
+    items: list[BindingResponse]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class ChangePage(BaseModel):
+    scope: str
+    changes: list[ChangeOut]
+    next_after: int = Field(description="Pass as `after` to continue.")
+    has_more: bool

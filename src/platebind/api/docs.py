@@ -1,0 +1,49 @@
+"""OpenAPI documentation of problem responses, shared by every router."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from platebind.api.errors import PROBLEM_MEDIA_TYPE
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem. ``code`` is stable; other fields may be added per code."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["https://platebind.example/problems/plate_bound_elsewhere"])
+    code: str = Field(examples=["plate_bound_elsewhere"])
+    title: str
+    status: int
+    detail: str
+
+
+_DESCRIPTIONS = {
+    401: "`unauthenticated`: no `Authorization: Bearer <key>`, or an unknown or revoked key.",
+    403: "`forbidden` (the agent is suspended or offboarded, or the key is not an agent's), "
+    "`agent_suspended`, `agent_not_accredited`.",
+    404: "`binding_not_found`, `scope_not_found`, `not_found`: no such resource for this key "
+    "(another agent's resource is answered the same way).",
+    409: "`plate_bound_elsewhere` (with `transfer_possible` and `portal_url`).",
+    422: "`validation_error` (with `errors` naming each field), `invalid_plate`, "
+    "`transfer_code_invalid`, `transfer_code_expired`, `idempotency_key_reused`, "
+    "`invalid_input`.",
+    429: "`transfer_code_rate_limited`, `rate_limited`: retry after `Retry-After` seconds.",
+    503: "`database_unavailable`: retry after `Retry-After` seconds.",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries documenting the problem answers a route can give."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {
+        status: {
+            "model": Problem,
+            "description": _DESCRIPTIONS[status],
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
+        }
+        for status in statuses
+    }
