@@ -15,7 +15,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,16 +54,16 @@ def run_once(
     key: str | None,
     request_hash: str,
     work: Callable[[], Outcome],
-) -> JSONResponse:
+) -> Response:
     """Run ``work`` unless this (credential, key) already has an answer; answer it either way."""
     if key is None:
-        return _response(*work())
+        return _response(*_encoded(work()))
     if not _KEY.match(key):
         raise InvalidInput(f"{HEADER} must be 1-255 visible ASCII characters")
     if not _claim(session, caller.key_id, key, request_hash):
         return _replay(session, caller.key_id, key, request_hash)
     try:
-        status, body = work()
+        status, body = _encoded(work())
     except DomainError as exc:
         if exc.status != 429:
             _keep_refusal(exc, caller.key_id, key, request_hash)
@@ -71,8 +72,13 @@ def run_once(
     return _response(status, body)
 
 
+def _encoded(outcome: Outcome) -> tuple[int, bytes]:
+    status, body = outcome
+    return status, orjson.dumps(body)
+
+
 def _claim(session: Session, credential: str, key: str, request_hash: str) -> bool:
-    return _insert(session, credential, key, request_hash, _PENDING, {})
+    return _insert(session, credential, key, request_hash, _PENDING, b"")
 
 
 def _insert(
@@ -81,7 +87,7 @@ def _insert(
     key: str,
     request_hash: str,
     status: int,
-    body: dict[str, Any],
+    body: bytes,
 ) -> bool:
     """Insert the record unless the key is taken; True if this call inserted it."""
     stmt = (
@@ -91,7 +97,7 @@ def _insert(
             key=key,
             request_hash=request_hash,
             status_code=status,
-            response=body,
+            response=body.decode(),
             created_at=created_at_default(),
         )
         .on_conflict_do_nothing()
@@ -107,21 +113,21 @@ def _find(session: Session, credential: str, key: str) -> IdempotencyRecord:
     return session.scalars(stmt.execution_options(populate_existing=True)).one()
 
 
-def _replay(session: Session, credential: str, key: str, request_hash: str) -> JSONResponse:
+def _replay(session: Session, credential: str, key: str, request_hash: str) -> Response:
     record = _find(session, credential, key)
     if record.request_hash != request_hash:
         raise IdempotencyKeyReused(
             f"{HEADER} {key!r} was first used for a different request; use a new key"
         )
-    response = _response(record.status_code, record.response)
+    response = _response(record.status_code, record.response.encode())
     response.headers["Idempotent-Replayed"] = "true"
     return response
 
 
-def _store(session: Session, credential: str, key: str, status: int, body: dict[str, Any]) -> None:
+def _store(session: Session, credential: str, key: str, status: int, body: bytes) -> None:
     record = _find(session, credential, key)
     record.status_code = status
-    record.response = body
+    record.response = body.decode()
 
 
 def _keep_refusal(exc: DomainError, credential: str, key: str, request_hash: str) -> None:
@@ -131,12 +137,12 @@ def _keep_refusal(exc: DomainError, credential: str, key: str, request_hash: str
         if earlier is not None:
             earlier(session)
         # A concurrent retry may have stored its own answer meanwhile; the first one stays.
-        _insert(session, credential, key, request_hash, exc.status, exc.as_problem())
+        problem = orjson.dumps(exc.as_problem())
+        _insert(session, credential, key, request_hash, exc.status, problem)
 
     exc.aftermath = keep
 
 
-def _response(status: int, body: dict[str, Any]) -> JSONResponse:
-    if status >= 400:
-        return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
-    return JSONResponse(body, status_code=status)
+def _response(status: int, body: bytes) -> Response:
+    media_type = PROBLEM_MEDIA_TYPE if status >= 400 else "application/json"
+    return Response(body, status_code=status, media_type=media_type)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from platebind.db import Base, JsonDoc, UTCDateTime, created_at_default
+from platebind.db import Base, UTCDateTime, created_at_default
 
 
 class IdempotencyRecord(Base):
@@ -23,5 +22,7 @@ class IdempotencyRecord(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
-    response: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    # The exact bytes first sent: a JSON column would re-order keys (JSONB does), and a replay
+    # must be byte-for-byte the first answer.
+    response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=created_at_default)

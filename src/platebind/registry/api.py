@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from platebind.api.deps import AgentCaller, ClockDep, ReadSession, WriteSession
@@ -56,7 +56,7 @@ def create_binding(
     session: WriteSession,
     clock: ClockDep,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Bind `plate` in `scope` to the calling agent. The answer says exactly when it takes
     effect (`effective_at`). With the owner's `transfer_code` the plate moves from another
     agent at the next cut-over with no gap."""
@@ -138,7 +138,7 @@ def delete_binding(
     session: WriteSession,
     clock: ClockDep,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """End the binding at the scope's next cut-over (`valid_to`, also in `effective_at`); a
     binding that has not started by then is cancelled. Unbinding again returns the same end."""
 

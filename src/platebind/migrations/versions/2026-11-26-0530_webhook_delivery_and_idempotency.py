@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 import platebind.db
 
@@ -28,11 +27,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=255), nullable=False),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
-        sa.Column(
-            "response",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("response", sa.Text(), nullable=False),
         sa.Column("created_at", platebind.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("credential_id", "key", name=op.f("pk_idempotency_records")),
     )
