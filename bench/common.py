@@ -127,8 +127,11 @@ def ratio(measured: Stats, baseline: Stats) -> float:
     return measured.ops_per_s / baseline.ops_per_s
 
 
-def progress(total: int, description: str, *, enabled: bool = True) -> tqdm[Any]:
-    """A progress bar on stderr (stdout stays clean for the report or the JSON document)."""
+def progress(total: int | None, description: str, *, enabled: bool = True) -> tqdm[Any]:
+    """A progress bar on stderr (stdout stays clean for the report or the JSON document).
+
+    ``total=None`` for work of unknown size (e.g. a fixed duration): a counter and a rate.
+    """
     return tqdm(
         total=total,
         desc=description,
