@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from platebind import __version__
 from platebind.api import health
+from platebind.api.docs import finish_openapi
 from platebind.api.errors import install_error_handlers
 from platebind.api.middleware import RequestContext, configure_logging
 from platebind.clock import Clock, SystemClock
@@ -54,7 +56,19 @@ def create_app(database_url: str | None = None, *, clock: Clock | None = None) -
     # Added last so it runs first: every response, errors included, carries the request id.
     app.add_middleware(RequestContext)
     _include_routers(app)
+    _install_openapi(app)
     return app
+
+
+def _install_openapi(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = finish_openapi(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _include_routers(app: FastAPI) -> None:

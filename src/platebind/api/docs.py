@@ -37,13 +37,41 @@ _DESCRIPTIONS = {
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` entries documenting the problem answers a route can give."""
+    """``responses=`` entries documenting the problem answers a route can give (only as
+    ``application/problem+json``: see ``finish_openapi``)."""
     schema = {"$ref": "#/components/schemas/Problem"}
     return {
         status: {
-            "model": Problem,
             "description": _DESCRIPTIONS[status],
             "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
         }
         for status in statuses
     }
+
+
+SECURITY_SCHEME = "apiKey"
+
+
+def finish_openapi(document: dict[str, Any]) -> dict[str, Any]:
+    """Complete the generated document: the Problem schema every error refers to, the bearer
+    key scheme on every ``/v1`` operation, and problems documented only as problem+json."""
+    components = document.setdefault("components", {})
+    components.setdefault("schemas", {})["Problem"] = Problem.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    components["securitySchemes"] = {
+        SECURITY_SCHEME: {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The API key issued by the authority: `Authorization: Bearer pbk_…`.",
+        }
+    }
+    for path, item in document.get("paths", {}).items():
+        for operation in item.values():
+            if path.startswith("/v1/"):
+                operation["security"] = [{SECURITY_SCHEME: []}]
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status.startswith(("4", "5")) and PROBLEM_MEDIA_TYPE in content:
+                    content.pop("application/json", None)
+    return document

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -100,6 +101,16 @@ async def validation_error_handler(_request: Request, exc: Exception) -> Problem
 
 async def http_error_handler(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # The framework's only 400 is a body it could not decode (e.g. not UTF-8): that is
+        # invalid input like malformed JSON, and answered the same way.
+        return problem(
+            422,
+            "validation_error",
+            f"the request body could not be read: {exc.detail}",
+            title="Invalid request",
+            errors=[{"in": "body", "field": "body", "message": str(exc.detail), "type": "decode"}],
+        )
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     if exc.status_code == 404 and exc.detail == _phrase(404):
         detail = f"no resource at {request.url.path}"
@@ -154,8 +165,22 @@ class CrashAsProblem:
             await _internal_error()(scope, receive, send)
 
 
+async def unstorable_value_handler(_request: Request, exc: Exception) -> ProblemResponse:
+    """Backstop: a value the database refuses to store or compare (a NUL character in text
+    on PostgreSQL, a number beyond 64 bits) is the client's input, not a server error."""
+    log.info("unstorable input: %s", type(exc).__name__)
+    return problem(
+        422,
+        "invalid_input",
+        "a value is out of range or contains characters that cannot be stored",
+        title="Invalid input",
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error_handler)
+    app.add_exception_handler(DataError, unstorable_value_handler)
+    app.add_exception_handler(OverflowError, unstorable_value_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -76,7 +77,12 @@ def readyz(request: Request) -> dict[str, str]:
     return {"status": "ready", "database": "ok"}
 
 
-@router.get("/metrics", summary="Prometheus metrics (text exposition format)")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (text exposition format)",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}},
+)
 async def metrics(request: Request) -> Response:
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()

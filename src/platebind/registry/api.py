@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from platebind.api.deps import AgentCaller, ClockDep, ReadSession, WriteSession
 from platebind.api.docs import problems
 from platebind.api.idempotency import HEADER, fingerprint, run_once
+from platebind.clock import taipei_iso
 from platebind.db import transaction
 from platebind.plates import TariffClass, binding_type, normalise_plate
 from platebind.registry import feed, repository, service
@@ -33,6 +34,7 @@ from platebind.registry.schemas import (
 from platebind.registry.scopes import get_scope
 
 router = APIRouter(tags=["bindings"])
+MAX_SEQ = 2**63 - 1  # the feed's seq is a 64-bit integer
 IdempotencyKey = Annotated[
     str | None,
     Header(alias=HEADER, description="Retry safely: the same key returns the first answer."),
@@ -46,7 +48,7 @@ IdempotencyKey = Annotated[
     summary="Bind a plate to the calling agent",
     responses={
         200: {"model": BindingResponse, "description": "The agent already holds the plate."},
-        **problems(401, 403, 409, 422, 429),
+        **problems(401, 403, 404, 409, 422, 429),
     },
 )
 def create_binding(
@@ -163,7 +165,7 @@ def list_changes(
     scope: str,
     caller: AgentCaller,
     session: ReadSession,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=feed.MAX_PAGE)] = 100,
 ) -> ChangePage:
     """Changes with `seq > after`, in order. An agent reads only its own bindings' changes, so
@@ -185,7 +187,7 @@ def list_changes(
             "content": {"application/x-ndjson": {}},
             "description": "A header line `{scope, seq, at}` then one binding per line.",
         },
-        **problems(401, 403, 404),
+        **problems(401, 403, 404, 422),
     },
     response_class=StreamingResponse,
 )
@@ -210,7 +212,8 @@ def _snapshot_lines(
         if session.get_bind().dialect.name == "postgresql":
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         snap = feed.snapshot(session, scope, now, agent_id=agent_id)
-        yield orjson.dumps({"scope": scope, "seq": snap.seq, "at": now.isoformat()}) + b"\n"
+        header = {"scope": scope, "seq": snap.seq, "at": taipei_iso(now)}
+        yield orjson.dumps(header) + b"\n"
         for binding in snap.bindings:
             line = BindingResponse.of(binding, now).model_dump(mode="json")
             yield orjson.dumps(line) + b"\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session
@@ -36,11 +36,15 @@ def encode_cursor(binding: Binding) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The position a cursor names; anything this API did not hand out is a clear 422."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created, _, binding_id = raw.partition("|")
-        return datetime.fromisoformat(created), uuid.UUID(binding_id)
-    except (ValueError, UnicodeDecodeError) as exc:
+        created_at = datetime.fromisoformat(created)
+        if created_at.tzinfo is None:
+            raise ValueError("a cursor's time has an offset")
+        return created_at.astimezone(UTC), uuid.UUID(binding_id)
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
         raise InvalidInput("cursor is not one this API returned", field="cursor") from exc
 
 
