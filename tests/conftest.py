@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -24,6 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from platebind.clock import FixedClock
 from platebind.db import make_engine, make_session_factory, transaction, upgrade
 from platebind.registry.audit import Actor
+
+if TYPE_CHECKING:
+    from tests.api.conftest import LiveServer
 
 PG_ADMIN_URL = os.environ.get(
     "PLATEBIND_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -128,3 +132,13 @@ def pg_db(pg_url: str) -> Iterator[Db]:
 
 
 Tx = Callable[[], AbstractContextManager[Session]]
+
+
+@pytest.fixture
+def live_server(db: Db) -> Iterator[LiveServer]:
+    """The real app on the test's database (SQLite and PostgreSQL), on the test's clock."""
+    from platebind.api.app import create_app
+    from tests.api.conftest import serve
+
+    with serve(create_app(db.url, clock=db.clock)) as server:
+        yield server

@@ -368,7 +368,13 @@ def test_serve_hands_options_to_the_server(served: list[dict[str, Any]]) -> None
                                          "--workers", "3", "--no-worker")  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert served == [
-        {"database_url": "sqlite:///./x.db", "host": "0.0.0.0", "port": 9000, "workers": 3}
+        {
+            "database_url": "sqlite:///./x.db",
+            "host": "0.0.0.0",
+            "port": 9000,
+            "workers": 3,
+            "webhook_worker": False,
+        }
     ]
 
 

@@ -33,6 +33,8 @@ from platebind.cli_support import (
 )
 from platebind.db import upgrade as upgrade_schema
 from platebind.registry import cli as registry_cli
+from platebind.registry.cli_admin import agent_app
+from platebind.webhooks import cli as webhooks_cli
 
 DEMO_DATABASE_URL = "sqlite:///./platebind-demo.db"
 
@@ -47,6 +49,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 # Before ``serve`` and ``demo`` below: ``--help`` lists commands in the order they are added.
 registry_cli.register(app)
+webhooks_cli.register(agent_app)
 
 
 @db_app.command("upgrade")
@@ -81,14 +84,33 @@ def serve(
     ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Run the API server."""
+    """Run the API server; it also delivers webhooks unless --no-worker."""
     from platebind.api.server import run_server
 
-    # run_server starts no background worker yet, so --no-worker holds already; pass it on
-    # once run_server takes a ``worker`` switch.
-    del no_worker
     url = resolve_database_url(database_url)
-    run_server(database_url=url, host=host, port=port, workers=workers)
+    run_server(
+        database_url=url, host=host, port=port, workers=workers, webhook_worker=not no_worker
+    )
+
+
+@app.command()
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Send one batch of due events, then exit.")
+    ] = False,
+    as_json: AsJson = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Deliver webhooks until SIGTERM or CTRL-C (serve does it too, unless --no-worker)."""
+    from platebind.api.middleware import configure_logging
+    from platebind.webhooks.worker import run_worker
+
+    configure_logging()
+    url = resolve_database_url(database_url)
+    with refusals(as_json), open_database(url) as engine:
+        attempted = run_worker(engine, once=once)
+    if once:
+        emit({"attempted": attempted}, as_json, lambda d: f"attempted {d['attempted']} deliveries")
 
 
 @app.command()

@@ -20,9 +20,6 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from platebind.api.app import create_app
-from tests.conftest import Db
-
 STARTUP_TIMEOUT = 10.0
 
 
@@ -78,13 +75,6 @@ Serve = Callable[[FastAPI], AbstractContextManager[LiveServer]]
 def serve_app() -> Serve:
     """Start any app (e.g. one with a test route added) as a live server."""
     return serve
-
-
-@pytest.fixture
-def live_server(db: Db) -> Iterator[LiveServer]:
-    """The real app on the test's database (SQLite and PostgreSQL), on the test's clock."""
-    with serve(create_app(db.url, clock=db.clock)) as server:
-        yield server
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ route can ship without its authorisation being tested.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -25,7 +25,7 @@ BIND = {"scope": "tpe-lots", "vehicle_type": "car", "plate": "ABC-1234"}
 class Operation:
     method: str
     path: str  # {binding} and {delivery} are filled with the owner's (cmj's) resources
-    body: dict[str, object] | None = None
+    body: Mapping[str, object] | None = None
     owned: bool = False  # has a resource another agent must not see (404 for it)
 
 
@@ -52,16 +52,23 @@ class Fixture:
 
 
 @pytest.fixture
-def world(db: Db, live_server: LiveServer) -> Iterator[Fixture]:
+def world(db: Db, live_server: LiveServer) -> Fixture:
     keys = build_world(db).keys
     with db.tx() as s:
-        bound = service.bind(s, db.clock, ADMIN, agent_id="cmj", scope_id="tpe-lots",
-                             vehicle_type="car", plate="XYZ-5678")
+        bound = service.bind(
+            s,
+            db.clock,
+            ADMIN,
+            agent_id="cmj",
+            scope_id="tpe-lots",
+            vehicle_type="car",
+            plate="XYZ-5678",
+        )
         webhooks.set_endpoint(s, db.clock, ADMIN, "cmj", "http://127.0.0.1:9/hook")
         webhooks.set_endpoint(s, db.clock, ADMIN, "pi", "http://127.0.0.1:9/hook")
     with db.tx() as s:
         (event,) = webhooks.events_for(s, "cmj")
-    yield Fixture(live_server, keys, str(bound.binding.id), f"evt_{event.id}")
+    return Fixture(live_server, keys, str(bound.binding.id), f"evt_{event.id}")
 
 
 def call(fx: Fixture, op: Operation, key: str | None) -> httpx.Response:
@@ -115,8 +122,12 @@ def test_every_operation_is_in_the_matrix(world: Fixture) -> None:
         for method in item
     }
     covered = {
-        (op.method, op.path.replace("{binding}", "{binding_id}")
-         .replace("{delivery}", "{delivery_id}").replace("tpe-lots", "{scope}"))
+        (
+            op.method,
+            op.path.replace("{binding}", "{binding_id}")
+            .replace("{delivery}", "{delivery_id}")
+            .replace("tpe-lots", "{scope}"),
+        )
         for op in MATRIX
     }
     assert documented == covered

@@ -1,17 +1,27 @@
-"""Running the API under uvicorn (``platebind serve``)."""
+"""Running the API under uvicorn (``platebind serve``).
+
+The webhook dispatcher runs as one background thread of the serving process (the parent, with
+several workers), not one per uvicorn worker: one is enough for a machine, and more serve
+processes behind a load balancer each bring their own, which the claims make safe.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
-from contextlib import ExitStack
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from platebind.api.health import MULTIPROC_ENV
+from platebind.webhooks.worker import background_worker
 
 DATABASE_URL_ENV = "PLATEBIND_DATABASE_URL"
 APP_FACTORY = "platebind.api.server:app_from_env"
@@ -25,14 +35,26 @@ def app_from_env() -> FastAPI:
 
 
 def run_server(
-    *, database_url: str, host: str = "127.0.0.1", port: int = 8000, workers: int = 1
+    *,
+    database_url: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    webhook_worker: bool = True,
 ) -> None:
-    """Serve the API until interrupted. Workers are separate processes that share nothing
-    but the database, so the URL reaches them through the environment."""
+    """Serve the API until interrupted (SIGTERM, CTRL-C). Workers are separate processes that
+    share nothing but the database, so the URL reaches them through the environment.
+
+    ``webhook_worker``: also deliver webhooks from a background thread of this process;
+    stopped after the server, once the request in flight has finished.
+    """
     if workers < 1:
         raise ValueError("workers must be at least 1")
     os.environ[DATABASE_URL_ENV] = database_url
     with ExitStack() as stack:
+        stack.enter_context(_sigterm_exits())
+        if webhook_worker:
+            stack.enter_context(background_worker(database_url))
         if workers > 1 and not os.environ.get(MULTIPROC_ENV):
             # Every worker writes its metrics here, so one scrape of /metrics sees them all.
             os.environ[MULTIPROC_ENV] = stack.enter_context(
@@ -48,6 +70,28 @@ def run_server(
             log_level="info",
             server_header=False,
         )
+
+
+@contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """SIGTERM unwinds this process through its ``finally`` blocks and exits 0.
+
+    After its graceful shutdown uvicorn raises the signal it caught once more, with the
+    handler it found installed. Python's default for SIGTERM ends the process on the spot,
+    which would cut the webhook worker's request in flight and skip its clean stop.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, exit_cleanly)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _announce(database_url: str, host: str, port: int, workers: int) -> None:

@@ -30,5 +30,6 @@ def binding_event(
         effective_at=effective_at,
         agent_id=binding.agent_id,
         payload={"type": event_type, "seq": seq, "data": payload},
+        now=now,
         once=once,
     )
