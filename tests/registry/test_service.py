@@ -475,3 +475,26 @@ def test_the_database_itself_refuses_overlapping_intervals(world: Db) -> None:
             )
         )
     assert len(rows(world)) == 3
+
+
+@pytest.mark.parametrize(
+    ("bound_at", "unbound_at", "starts", "ends"),
+    [
+        # Wednesday 23:59: Thursday's cut-over; unbound Thursday 04:01, Friday is Constitution
+        # Day (a Taiwan holiday) and then the weekend: Monday 04:00.
+        ("2026-12-23 23:59", "2026-12-24 04:01", "2026-12-24 04:00", "2026-12-28 04:00"),
+        # Thursday 04:01: past Thursday's cut-over, so Monday; unbound at 23:59 before it
+        # starts: cancelled at its start.
+        ("2026-12-24 04:01", "2026-12-24 23:59", "2026-12-28 04:00", "2026-12-28 04:00"),
+    ],
+)
+def test_business_day_scope_skips_holidays_for_binds_and_unbinds(
+    db: Db, bound_at: str, unbound_at: str, starts: str, ends: str
+) -> None:
+    build_world(db, business_days_only=True)
+    db.clock.set(tpe(bound_at))
+    assert bind(db, "cmj").effective_at == tpe(starts)
+    db.clock.set(tpe(unbound_at))
+    ended = unbind(db, "cmj")
+    assert ended.effective_at == tpe(ends)
+    assert (ended.binding.valid_to == ended.binding.valid_from) == (starts == ends)
