@@ -76,8 +76,10 @@ from tqdm import tqdm
 from bench.common import (
     Stats,
     Unavailable,
+    add_database_arguments,
     dump_json,
     machine_info,
+    parse_database_arguments,
     postgres_facts,
     print_table,
     progress,
@@ -100,10 +102,6 @@ from platebind.registry.audit import Actor
 
 DEFAULT_REQUESTS = 800
 DEFAULT_CONCURRENCY = 16
-DEFAULT_PG_URL = os.environ.get(
-    "PLATEBIND_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-DATABASES = ("sqlite", "postgresql")
 OPERATIONS = ("healthz", "bare", "bare_write", "bind", "changes")
 BASELINES = ("bare", "healthz")
 PLATEBIND_OPERATIONS = ("bind", "changes")
@@ -1104,25 +1102,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=DEFAULT_CONCURRENCY,
         help=f"concurrent client connections (default {DEFAULT_CONCURRENCY})",
     )
-    parser.add_argument(
-        "--databases",
-        default=",".join(DATABASES),
-        help="comma-separated: sqlite,postgresql (default both)",
-    )
-    parser.add_argument(
-        "--pg-url",
-        default=DEFAULT_PG_URL,
-        help="PostgreSQL server URL; a scratch database is created and dropped "
-        "there (default $PLATEBIND_BENCH_PG_URL or %(default)s)",
-    )
-    parser.add_argument(
-        "--json", action="store_true", help="print one JSON document with all figures, nothing else"
-    )
+    add_database_arguments(parser)
     args = parser.parse_args(argv)
-    args.databases = [d.strip() for d in args.databases.split(",") if d.strip()]
-    unknown = set(args.databases) - set(DATABASES)
-    if unknown or not args.databases:
-        parser.error(f"--databases takes {', '.join(DATABASES)}, not {', '.join(unknown)}")
+    parse_database_arguments(parser, args)
     if args.duration is None and args.requests is None:
         args.requests = DEFAULT_REQUESTS
     if args.requests is not None and args.requests < 1:

@@ -17,6 +17,7 @@ figures from different machines or runs are compared as ratios, never as absolut
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import math
@@ -442,3 +443,35 @@ def postgres_facts(conn: psycopg.Connection[Any]) -> tuple[str, dict[str, str]]:
     return show("server_version"), {
         s: show(s) for s in ("fsync", "synchronous_commit", "shared_buffers")
     }
+
+
+DEFAULT_PG_URL = os.environ.get(
+    "PLATEBIND_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+DATABASES = ("sqlite", "postgresql")
+
+
+def add_database_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--databases``, ``--pg-url`` and ``--json``, the options every benchmark takes."""
+    parser.add_argument(
+        "--databases",
+        default=",".join(DATABASES),
+        help="comma-separated: sqlite,postgresql (default both)",
+    )
+    parser.add_argument(
+        "--pg-url",
+        default=DEFAULT_PG_URL,
+        help="PostgreSQL server URL; a scratch database is created and dropped "
+        "there (default $PLATEBIND_BENCH_PG_URL or %(default)s)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document with all figures, nothing else"
+    )
+
+
+def parse_database_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Turn ``--databases`` into a checked list (a usage error names the unknown ones)."""
+    args.databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    unknown = set(args.databases) - set(DATABASES)
+    if unknown or not args.databases:
+        parser.error(f"--databases takes {', '.join(DATABASES)}, not {', '.join(unknown)}")

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import random
 import sqlite3
 import sys
@@ -45,10 +44,12 @@ from tqdm import tqdm
 from bench.common import (
     Stats,
     Unavailable,
+    add_database_arguments,
     count_statements,
     dump_json,
     machine_info,
     measure,
+    parse_database_arguments,
     postgres_facts,
     print_table,
     progress,
@@ -70,10 +71,6 @@ from platebind.registry import agents, scopes, service
 from platebind.registry.audit import Actor
 
 DEFAULT_N = 1500
-DEFAULT_PG_URL = os.environ.get(
-    "PLATEBIND_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-DATABASES = ("sqlite", "postgresql")
 OPERATIONS = ("baseline_insert", "bind", "baseline_select", "lookup")
 
 # A Thursday, 10:00 Taipei time; binds take effect at the next 04:00 cut-over, so look-ups are
@@ -475,25 +472,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="untimed operations before each measurement (default n/10, ≥ 50)",
     )
-    parser.add_argument(
-        "--databases",
-        default=",".join(DATABASES),
-        help="comma-separated: sqlite,postgresql (default both)",
-    )
-    parser.add_argument(
-        "--pg-url",
-        default=DEFAULT_PG_URL,
-        help="PostgreSQL server URL; a scratch database is created and dropped "
-        "there (default $PLATEBIND_BENCH_PG_URL or %(default)s)",
-    )
-    parser.add_argument(
-        "--json", action="store_true", help="print one JSON document with all figures, nothing else"
-    )
+    add_database_arguments(parser)
     args = parser.parse_args(argv)
-    args.databases = [d.strip() for d in args.databases.split(",") if d.strip()]
-    unknown = set(args.databases) - set(DATABASES)
-    if unknown or not args.databases:
-        parser.error(f"--databases takes {', '.join(DATABASES)}, not {', '.join(unknown)}")
+    parse_database_arguments(parser, args)
     if args.n < 1:
         parser.error("--n must be at least 1")
     if args.warmup is None:
