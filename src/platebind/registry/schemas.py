@@ -6,15 +6,18 @@ Times are ISO-8601 in Taipei time with their offset (``2026-11-28T04:00:00+08:00
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from platebind.clock import TAIPEI
 from platebind.plates import TariffClass
-from platebind.registry.models import Agent, AuditEntry, Binding, BindingChange, Scope
+from platebind.registry.models import Agent, AuditEntry, Binding, Scope
 from platebind.registry.rules import BindingStatus, binding_status
 from platebind.registry.scopes import format_cutover
+
+if TYPE_CHECKING:
+    from platebind.registry.feed import ChangeRow
 
 
 def _local(at: datetime | None) -> datetime | None:
@@ -64,7 +67,7 @@ class ChangeOut(BaseModel):
     agent: str | None = None
 
     @classmethod
-    def of(cls, change: BindingChange, *, with_agent: bool) -> ChangeOut:
+    def of(cls, change: ChangeRow, *, with_agent: bool) -> ChangeOut:
         return cls(
             seq=change.seq,
             binding_id=str(change.binding_id),
