@@ -167,16 +167,19 @@ def list_changes(
     session: ReadSession,
     after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=feed.MAX_PAGE)] = 100,
-) -> ChangePage:
+) -> Response:
     """Changes with `seq > after`, in order. An agent reads only its own bindings' changes, so
     gaps in `seq` are normal; continue with `after = next_after`."""
     rows = feed.changes(session, scope, after, limit, agent_id=caller.subject_id)
-    return ChangePage(
+    page = ChangePage(
         scope=scope,
         changes=[ChangeOut.of(c, with_agent=True) for c in rows],
         next_after=rows[-1].seq if rows else after,
         has_more=len(rows) == limit,
     )
+    # Serialised once by pydantic: returning the model would make FastAPI validate the whole
+    # page again against response_model (which stays, for the documentation).
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.get(
