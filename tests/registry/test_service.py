@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -424,56 +424,32 @@ def test_history_lists_every_interval_in_every_scope(world: Db) -> None:
     ]
 
 
+def _raw_binding(world: Db, agent: str, start: datetime, end: datetime | None) -> Binding:
+    """A binding row written past the service, to test the database's own guard."""
+    return Binding(
+        scope_id="tpe-lots",
+        vehicle_type="car",
+        plate=PLATE,
+        agent_id=agent,
+        valid_from=start,
+        valid_to=end,
+        requested_at=world.clock.now(),
+    )
+
+
 def test_the_database_itself_refuses_overlapping_intervals(world: Db) -> None:
-    first = bind(world, "cmj").binding
-    with pytest.raises(IntegrityError), world.tx() as s:
-        s.add(
-            Binding(
-                scope_id="tpe-lots",
-                vehicle_type="car",
-                plate=PLATE,
-                agent_id="pi",
-                valid_from=first.valid_from + timedelta(days=1),
-                valid_to=first.valid_from + timedelta(days=2),
-                requested_at=world.clock.now(),
-            )
-        )
-    with pytest.raises(IntegrityError), world.tx() as s:
-        s.add(
-            Binding(
-                scope_id="tpe-lots",
-                vehicle_type="car",
-                plate=PLATE,
-                agent_id="pi",
-                valid_from=first.valid_from - timedelta(days=1),
-                valid_to=None,
-                requested_at=world.clock.now(),
-            )
-        )
+    start = bind(world, "cmj").binding.valid_from
+    day = timedelta(days=1)
+    for overlapping in (
+        _raw_binding(world, "pi", start + day, start + 2 * day),
+        _raw_binding(world, "pi", start - day, None),
+    ):
+        with pytest.raises(IntegrityError), world.tx() as s:
+            s.add(overlapping)
     # Touching intervals ([a, b) then [b, c)) and empty (cancelled) ones are fine.
     with world.tx() as s:
-        s.add(
-            Binding(
-                scope_id="tpe-lots",
-                vehicle_type="car",
-                plate=PLATE,
-                agent_id="pi",
-                valid_from=first.valid_from - timedelta(days=1),
-                valid_to=first.valid_from,
-                requested_at=world.clock.now(),
-            )
-        )
-        s.add(
-            Binding(
-                scope_id="tpe-lots",
-                vehicle_type="car",
-                plate=PLATE,
-                agent_id="jko",
-                valid_from=first.valid_from,
-                valid_to=first.valid_from,
-                requested_at=world.clock.now(),
-            )
-        )
+        s.add(_raw_binding(world, "pi", start - day, start))
+        s.add(_raw_binding(world, "jko", start, start))
     assert len(rows(world)) == 3
 
 
