@@ -34,6 +34,7 @@ from platebind.cli_support import (
 from platebind.db import upgrade as upgrade_schema
 from platebind.registry import cli as registry_cli
 from platebind.registry.cli_admin import agent_app
+from platebind.vehicles import cli as vehicles_cli
 from platebind.webhooks import cli as webhooks_cli
 
 DEMO_DATABASE_URL = "sqlite:///./platebind-demo.db"
@@ -50,6 +51,7 @@ app.add_typer(db_app, name="db")
 # Before ``serve`` and ``demo`` below: ``--help`` lists commands in the order they are added.
 registry_cli.register(app)
 webhooks_cli.register(agent_app)
+vehicles_cli.register(app)
 
 
 @db_app.command("upgrade")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./platebind.db"
@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     )
     transfer_code_max_failures_per_hour: int = 10
     transfer_code_valid_days: int = 7
+    # HMAC key for national IDs (vehicle registry, portal). A secret: None unless set, and
+    # refused where used when unset, short or a placeholder (vehicles.service.id_hash_key).
+    id_hash_key: SecretStr | None = None
 
 
 def get_settings() -> Settings:
