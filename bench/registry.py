@@ -12,7 +12,7 @@ For each database, in the same run and on the same (scratch) database, four meas
 - ``bind``: ``registry.service.bind`` in ``db.transaction`` (one transaction per bind, a new
   valid plate each time, round-robin over three agents, in a scope with a cut-over);
 - ``baseline_select``: the raw driver fetching one row of that table by primary key;
-- ``lookup``: ``registry.service.lookup`` in a read-only session, for plates that are bound.
+- ``lookup``: ``registry.queries.lookup`` in a read-only session, for plates that are bound.
 
 The report gives ops/s, p50/p99 latency, the throughput ratios ``bind/baseline_insert`` and
 ``lookup/baseline_select``, the statements SQLAlchemy sends per operation and, on PostgreSQL,
@@ -67,7 +67,7 @@ from platebind.db import (
     read_only_factory,
     transaction,
 )
-from platebind.registry import agents, scopes, service
+from platebind.registry import agents, queries, scopes, service
 from platebind.registry.audit import Actor
 
 DEFAULT_N = 1500
@@ -280,7 +280,7 @@ class Registry:
             self._lookups = itertools.cycle(shuffled)
             plate = next(self._lookups)
         with transaction(self.reader) as s:
-            found = service.lookup(s, SCOPE, VEHICLE_TYPE, plate, LOOKUP_AT)
+            found = queries.lookup(s, SCOPE, VEHICLE_TYPE, plate, LOOKUP_AT)
         assert found.holder is not None
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from platebind.errors import DomainError
-from platebind.registry import agents, feed, service, transfers
+from platebind.registry import agents, feed, queries, service, transfers
 from platebind.registry.audit import Actor
 from platebind.registry.models import AuditEntry, Binding, TransferCodeFailure
 from platebind.registry.rules import BindingStatus, binding_status
@@ -75,7 +75,7 @@ def issue_code(db: Db, plate: str = PLATE, scope: str = "tpe-lots") -> str:
 
 def holder(db: Db, at: str, plate: str = PLATE) -> str | None:
     with db.tx() as s:
-        found = service.lookup(s, "tpe-lots", "car", plate, tpe(at)).holder
+        found = queries.lookup(s, "tpe-lots", "car", plate, tpe(at)).holder
         return None if found is None else found.agent_id
 
 
@@ -174,7 +174,7 @@ def test_bind_while_holder_is_ending_is_queued_at_its_end(world: Db) -> None:
     assert holder(world, "2026-11-29 03:59") == "cmj"
     assert holder(world, "2026-11-29 04:00") == "pi"
     with world.tx() as s:
-        upcoming = service.lookup(s, "tpe-lots", "car", PLATE, world.clock.now()).upcoming
+        upcoming = queries.lookup(s, "tpe-lots", "car", PLATE, world.clock.now()).upcoming
     assert [b.agent_id for b in upcoming] == ["pi"]
     assert refused(world, "jko").code == "plate_bound_elsewhere"
 
@@ -196,7 +196,7 @@ def test_transfer_with_owner_code_moves_the_plate_at_one_cutover(world: Db) -> N
     assert moved.created
     assert moved.binding.valid_from == tpe("2026-11-29 04:00")
     with world.tx() as s:
-        old_now = service.get_binding(s, old.id)
+        old_now = queries.get_binding(s, old.id)
     assert old_now.valid_to == moved.binding.valid_from  # no gap, no overlap
     assert old_now.end_reason == "transferred"
     assert ("binding.transfer_out", "cmj") in events(world)
@@ -209,7 +209,7 @@ def test_transfer_cancels_a_scheduled_binding_of_another_agent(world: Db) -> Non
     scheduled = bind(world, "cmj").binding
     moved = bind(world, "pi", code=issue_code(world))
     with world.tx() as s:
-        cancelled = service.get_binding(s, scheduled.id)
+        cancelled = queries.get_binding(s, scheduled.id)
     assert cancelled.valid_to == cancelled.valid_from
     assert moved.binding.valid_from == tpe("2026-11-27 04:00")
     assert ("binding.cancelled", "cmj") in events(world)
@@ -277,7 +277,7 @@ def test_suspended_agent_cannot_bind_and_its_plates_can_be_taken_without_code(wo
     taken = bind(world, "pi")
     assert taken.binding.valid_from == tpe("2026-11-29 04:00")
     with world.tx() as s:
-        assert service.get_binding(s, old.id).end_reason == "agent_suspended"
+        assert queries.get_binding(s, old.id).end_reason == "agent_suspended"
 
 
 def test_agent_must_be_accredited_for_the_scope(world: Db) -> None:
@@ -416,7 +416,7 @@ def test_history_lists_every_interval_in_every_scope(world: Db) -> None:
     bind(world, "pi", scope="tpe-roadside")
     bind(world, "jko", code=issue_code(world))
     with world.tx() as s:
-        history = service.plate_history(s, "car", "abc-1234")
+        history = queries.plate_history(s, "car", "abc-1234")
     assert [(b.scope_id, b.agent_id) for b in history] == [
         ("tpe-lots", "cmj"),
         ("tpe-lots", "jko"),

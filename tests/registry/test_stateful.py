@@ -12,7 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import func, select
 
 from platebind.errors import DomainError
-from platebind.registry import agents, feed, service, transfers
+from platebind.registry import agents, feed, queries, service, transfers
 from platebind.registry.audit import Actor
 from platebind.registry.models import Binding, BindingChange
 from tests.conftest import ADMIN, Db
@@ -36,7 +36,7 @@ def machine_for(db: Db) -> type[RuleBasedStateMachine]:
         with db.tx() as s:
             return [
                 b
-                for b in service.plate_history(s, "car", plate)
+                for b in queries.plate_history(s, "car", plate)
                 if b.scope_id == scope
                 and (b.valid_to is None or b.valid_to > db.clock.now())
                 and b.valid_to != b.valid_from

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from platebind.clock import TAIPEI
+from platebind.registry import queries
 from platebind.registry import service as registry
 from platebind.registry.models import AuditEntry, Binding
 from platebind.vehicles import service
@@ -227,7 +228,7 @@ def test_listed_errors_are_capped_and_the_rest_counted(db: Db) -> None:
 
 
 def _bindings(s: Session, plate: str) -> dict[str, Binding]:
-    return {b.scope_id: b for b in registry.plate_history(s, "car", plate)}
+    return {b.scope_id: b for b in queries.plate_history(s, "car", plate)}
 
 
 def test_owner_change_ends_the_plates_bindings_at_each_scopes_next_cutover(db: Db) -> None:

@@ -22,7 +22,7 @@ from platebind.api.idempotency import HEADER, fingerprint, run_once
 from platebind.clock import taipei_iso
 from platebind.db import transaction
 from platebind.plates import TariffClass, binding_type, normalise_plate
-from platebind.registry import feed, repository, service
+from platebind.registry import feed, queries, repository, service
 from platebind.registry.rules import BindingStatus
 from platebind.registry.schemas import (
     BindingPage,
@@ -122,7 +122,7 @@ def list_bindings(
 def get_binding(
     binding_id: uuid.UUID, caller: AgentCaller, session: ReadSession, clock: ClockDep
 ) -> BindingResponse:
-    binding = service.get_binding(session, binding_id, caller.subject_id)
+    binding = queries.get_binding(session, binding_id, caller.subject_id)
     return BindingResponse.of(binding, clock.now())
 
 

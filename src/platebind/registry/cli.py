@@ -25,7 +25,7 @@ from platebind.cli_support import (
     when,
 )
 from platebind.clock import taipei_iso
-from platebind.registry import feed, service
+from platebind.registry import feed, queries, service
 from platebind.registry.cli_admin import agent_app, calendar_app, scope_app
 from platebind.registry.cli_shared import (
     admin_actor,
@@ -129,7 +129,7 @@ def lookup(
     """Who holds a plate in a scope, and which changes are coming."""
     clock = command_clock(at)
     with open_session(database_url, as_json, read_only=True) as session:
-        found = service.lookup(session, scope, vehicle_type.value, plate, clock.now())
+        found = queries.lookup(session, scope, vehicle_type.value, plate, clock.now())
     doc = {
         "scope": found.key.scope_id,
         "vehicle_type": found.key.vehicle_type,
@@ -158,7 +158,7 @@ def history(
     """A plate's bindings in every scope and its audit trail."""
     clock = command_clock(at)
     with open_session(database_url, as_json) as session:
-        history = service.read_plate_history(
+        history = queries.read_plate_history(
             session, clock, admin_actor(), vehicle_type.value, plate
         )
     doc = {

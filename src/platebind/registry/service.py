@@ -38,7 +38,6 @@ from platebind.registry.events import binding_event
 from platebind.registry.models import (
     Accreditation,
     Agent,
-    AuditEntry,
     Binding,
     BindingChange,
     PlateLock,
@@ -46,13 +45,11 @@ from platebind.registry.models import (
     TransferCode,
 )
 from platebind.registry.rules import (
-    BindingStatus,
     Conflict,
     EndReason,
     Interval,
     Takeover,
     Truncation,
-    binding_status,
     end_effective_at,
     live_intervals,
     open_interval,
@@ -138,7 +135,7 @@ _PLATE_BINDINGS = (
 )
 
 
-def _plate_bindings(session: Session, key: PlateKey, at: datetime) -> list[Binding]:
+def bindings_not_over(session: Session, key: PlateKey, at: datetime) -> list[Binding]:
     """Bindings of the plate that are not over at ``at``, read fresh after the lock."""
     return list(session.scalars(_PLATE_BINDINGS, {**_plate_values(key), "at": at}))
 
@@ -194,7 +191,7 @@ def bind(
     scope = _bind_context(session, agent_id, scope_id)
     key = plate_key(scope_id, vehicle_type, plate)
     _lock_plate(session, key)
-    rows = {b.id: b for b in _plate_bindings(session, key, now)}
+    rows = {b.id: b for b in bindings_not_over(session, key, now)}
     live = live_intervals([_interval(b) for b in rows.values()], now)
     effective = request_effective_at(now, policy_of(scope), calendar_for(session, scope))
     takeover, code = _takeover(session, now, agent_id, key, live, transfer_code)
@@ -377,7 +374,7 @@ def unbind_plate(
     key = plate_key(scope_id, vehicle_type, plate)
     mine = [
         b
-        for b in _plate_bindings(session, key, clock.now())
+        for b in bindings_not_over(session, key, clock.now())
         if b.agent_id == agent_id and b.valid_to != b.valid_from
     ]
     if not mine:
@@ -414,92 +411,6 @@ def end_binding(
         detail={"agent": binding.agent_id, "valid_to": end.isoformat()},
     )
     return EndResult(binding, end, changed=True)
-
-
-def get_binding(session: Session, binding_id: uuid.UUID, agent_id: str | None = None) -> Binding:
-    binding = session.get(Binding, binding_id)
-    if binding is None or (agent_id is not None and binding.agent_id != agent_id):
-        raise BindingNotFound(f"no binding {binding_id}")
-    return binding
-
-
-@dataclass(frozen=True)
-class PlateLookup:
-    key: PlateKey
-    holder: Binding | None
-    upcoming: list[Binding]
-
-
-def lookup(
-    session: Session, scope_id: str, vehicle_type: str, plate: str, at: datetime
-) -> PlateLookup:
-    """Who holds the plate at ``at``, and which bindings start later."""
-    get_scope(session, scope_id)
-    key = plate_key(scope_id, vehicle_type, plate)
-    bindings = sorted(_plate_bindings(session, key, at), key=lambda b: b.valid_from)
-    holder = next(
-        (b for b in bindings if binding_status(b.valid_from, b.valid_to, at) in _HOLDING), None
-    )
-    upcoming = [
-        b
-        for b in bindings
-        if binding_status(b.valid_from, b.valid_to, at) is BindingStatus.SCHEDULED
-    ]
-    return PlateLookup(key, holder, upcoming)
-
-
-_HOLDING = (BindingStatus.ACTIVE, BindingStatus.ENDING)
-
-
-def holder_at(session: Session, key: PlateKey, at: datetime) -> Binding | None:
-    stmt = select(Binding).where(
-        Binding.scope_id == key.scope_id,
-        Binding.vehicle_type == key.vehicle_type,
-        Binding.plate == key.plate,
-        Binding.valid_from <= at,
-        or_(Binding.valid_to.is_(None), Binding.valid_to > at),
-    )
-    return session.scalars(stmt).first()
-
-
-def plate_history(session: Session, vehicle_type: str, plate: str) -> list[Binding]:
-    """Every binding of the plate in every scope, oldest first."""
-    key = plate_key("*", vehicle_type, plate)
-    stmt = (
-        select(Binding)
-        .where(Binding.vehicle_type == key.vehicle_type, Binding.plate == key.plate)
-        .order_by(Binding.scope_id, Binding.valid_from, Binding.created_at)
-    )
-    return list(session.scalars(stmt))
-
-
-@dataclass(frozen=True)
-class PlateHistory:
-    key: PlateKey
-    bindings: list[Binding]
-    events: list[AuditEntry]
-
-
-def read_plate_history(
-    session: Session, clock: Clock, actor: Actor, vehicle_type: str, plate: str
-) -> PlateHistory:
-    """A plate's intervals and audit trail. Reading a plate's movements is itself audited
-    (personal data: the authority's every look is on record)."""
-    key = plate_key("*", vehicle_type, plate)
-    history = PlateHistory(
-        key,
-        plate_history(session, key.vehicle_type, key.plate),
-        audit.plate_audit(session, key.vehicle_type, key.plate),
-    )
-    audit.record(
-        session,
-        actor,
-        clock.now(),
-        "plate.history_read",
-        vehicle_type=key.vehicle_type,
-        plate=key.plate,
-    )
-    return history
 
 
 def issue_transfer_code(

@@ -25,7 +25,7 @@ from platebind import plates
 from platebind.clock import Clock
 from platebind.db import lock_key
 from platebind.errors import DomainError
-from platebind.registry import audit, service
+from platebind.registry import audit, queries, service
 from platebind.registry.audit import Actor
 from platebind.registry.rules import EndReason
 from platebind.vehicles.models import Vehicle
@@ -276,7 +276,7 @@ def _end_bindings_of(
 ) -> int:
     """End the plate's open bindings in every scope, each at its scope's next cut-over."""
     ended = 0
-    for binding in service.plate_history(session, vehicle_type, plate):
+    for binding in queries.plate_history(session, vehicle_type, plate):
         if binding.valid_to is None:
             result = service.end_binding(session, clock, actor, binding, EndReason.OWNER_CHANGED)
             ended += result.changed
