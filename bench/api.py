@@ -82,6 +82,7 @@ from bench.common import (
     parse_database_arguments,
     postgres_facts,
     print_table,
+    print_title,
     progress,
     ratio,
     scratch_postgres,
@@ -1000,11 +1001,7 @@ def print_report(
     info: dict[str, Any],
     settings: dict[str, Any],
 ) -> None:
-    servers = " · ".join(f"PostgreSQL {r.version}" for r in results if r.name == "postgresql")
-    print(
-        f"platebind API benchmark — {info['cores']} cores · Python {info['python']} · "
-        f"SQLite {info['sqlite']}" + (f" · {servers}" if servers else "")
-    )
+    print_title("API", info, [r.version for r in results if r.name == "postgresql"])
     print(
         f"server: uvicorn {info['uvicorn']} ({info['uvicorn_loop']}, {info['uvicorn_http']}), "
         f"1 worker, FastAPI {info['fastapi']}; uvicorn access log off, platebind's JSON "

@@ -475,3 +475,12 @@ def parse_database_arguments(parser: argparse.ArgumentParser, args: argparse.Nam
     unknown = set(args.databases) - set(DATABASES)
     if unknown or not args.databases:
         parser.error(f"--databases takes {', '.join(DATABASES)}, not {', '.join(unknown)}")
+
+
+def print_title(benchmark: str, info: dict[str, Any], postgres_versions: list[str]) -> None:
+    """The first line of a report: what ran, on how many cores, against which databases."""
+    servers = " · ".join(f"PostgreSQL {v}" for v in postgres_versions)
+    print(
+        f"platebind {benchmark} benchmark — {info['cores']} cores · Python {info['python']} · "
+        f"SQLite {info['sqlite']}" + (f" · {servers}" if servers else "")
+    )

@@ -52,6 +52,7 @@ from bench.common import (
     parse_database_arguments,
     postgres_facts,
     print_table,
+    print_title,
     progress,
     ratio,
     scratch_postgres,
@@ -407,11 +408,7 @@ def print_report(
     info: dict[str, Any],
     settings: dict[str, Any],
 ) -> None:
-    servers = " · ".join(f"PostgreSQL {r.version}" for r in results if r.name == "postgresql")
-    print(
-        f"platebind registry benchmark — {info['cores']} cores · Python {info['python']} · "
-        f"SQLite {info['sqlite']}" + (f" · {servers}" if servers else "")
-    )
+    print_title("registry", info, [r.version for r in results if r.name == "postgresql"])
     print(
         f"n = {settings['n']:,} ops per measurement, after {settings['warmup']:,} warm-up ops; "
         f"one transaction per bind; load average {info['load_average']}"

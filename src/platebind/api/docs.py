@@ -36,17 +36,21 @@ _DESCRIPTIONS = {
 }
 
 
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` entries documenting the problem answers a route can give (only as
+def problem_response(status: int, description: str) -> dict[int | str, dict[str, Any]]:
+    """A ``responses=`` entry for one problem answer with a route's own description (only as
     ``application/problem+json``: see ``finish_openapi``)."""
     schema = {"$ref": "#/components/schemas/Problem"}
     return {
-        status: {
-            "description": _DESCRIPTIONS[status],
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
-        }
-        for status in statuses
+        status: {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
     }
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries for the common problem answers a route can give."""
+    entries: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        entries.update(problem_response(status, _DESCRIPTIONS[status]))
+    return entries
 
 
 SECURITY_SCHEME = "apiKey"

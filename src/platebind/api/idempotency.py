@@ -13,9 +13,10 @@ import hashlib
 import re
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+from fastapi import Header
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -40,6 +41,11 @@ class IdempotencyKeyReused(DomainError):
 
 
 Outcome = tuple[int, dict[str, Any]]
+# The header as a route parameter: every POST and DELETE route declares it the same way.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias=HEADER, description="Retry safely: the same key returns the first answer."),
+]
 
 
 def fingerprint(method: str, path: str, body: BaseModel | None = None) -> str:

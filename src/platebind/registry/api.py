@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from platebind.api.deps import AgentCaller, ClockDep, ReadSession, WriteSession
 from platebind.api.docs import problems
-from platebind.api.idempotency import HEADER, fingerprint, run_once
+from platebind.api.idempotency import IdempotencyKey, fingerprint, run_once
 from platebind.clock import taipei_iso
 from platebind.db import transaction
 from platebind.plates import TariffClass, binding_type, normalise_plate
@@ -35,10 +35,6 @@ from platebind.registry.scopes import get_scope
 
 router = APIRouter(tags=["bindings"])
 MAX_SEQ = 2**63 - 1  # the feed's seq is a 64-bit integer
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias=HEADER, description="Retry safely: the same key returns the first answer."),
-]
 
 
 @router.post(

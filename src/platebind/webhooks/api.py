@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from platebind.api.deps import AgentCaller, ClockDep, ReadSession, WriteSession
-from platebind.api.docs import Problem, problems
-from platebind.api.errors import PROBLEM_MEDIA_TYPE
-from platebind.api.idempotency import HEADER, fingerprint, run_once
+from platebind.api.docs import problem_response, problems
+from platebind.api.idempotency import IdempotencyKey, fingerprint, run_once
 from platebind.webhooks import service
 from platebind.webhooks.schemas import (
     DeliveryOut,
@@ -25,31 +24,20 @@ from platebind.webhooks.schemas import (
 )
 
 router = APIRouter(tags=["webhooks"])
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias=HEADER, description="Retry safely: the same key returns the first answer."),
-]
 
 
-def _problem(status: int, description: str) -> dict[int | str, dict[str, Any]]:
-    schema = {"$ref": "#/components/schemas/Problem"}
-    return {
-        status: {
-            "model": Problem,
-            "description": description,
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
-        }
-    }
-
-
-_NO_ENDPOINT = _problem(404, "`webhook_endpoint_not_set`: the agent has not set an endpoint.")
-_NO_DELIVERY = _problem(
+_NO_ENDPOINT = problem_response(
+    404, "`webhook_endpoint_not_set`: the agent has not set an endpoint."
+)
+_NO_DELIVERY = problem_response(
     404, "`delivery_not_found`: no such delivery for this key (another agent's included)."
 )
-_BAD_URL = _problem(
+_BAD_URL = problem_response(
     422, "`invalid_webhook_url` (not an absolute http(s) URL with a host), `validation_error`."
 )
-_BAD_QUERY = _problem(422, "`validation_error`, `invalid_input` (a `cursor` not from this API).")
+_BAD_QUERY = problem_response(
+    422, "`validation_error`, `invalid_input` (a `cursor` not from this API)."
+)
 
 
 @router.put(
@@ -105,7 +93,11 @@ def list_deliveries(
     status_code=202,
     response_model=DeliveryOut,
     summary="Send an event again (pending at once, with a fresh attempt budget)",
-    responses={**problems(401, 403), **_NO_DELIVERY, **_problem(422, "`validation_error`.")},
+    responses={
+        **problems(401, 403),
+        **_NO_DELIVERY,
+        **problem_response(422, "`validation_error`."),
+    },
 )
 def redeliver(
     delivery_id: str,

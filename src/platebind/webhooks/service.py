@@ -64,32 +64,19 @@ def emit(
     job that re-runs after a crash emits nothing twice. Writers of fresh events leave it off:
     a plain insert joins the transaction's one flush instead of costing a round trip now.
     """
+    values = {
+        "event_type": event_type,
+        "object_id": object_id,
+        "effective_at": effective_at,
+        "agent_id": agent_id,
+        "payload": payload,
+        "next_attempt_at": now,
+    }
     if not once:
-        session.add(
-            OutboxEvent(
-                event_type=event_type,
-                object_id=object_id,
-                effective_at=effective_at,
-                agent_id=agent_id,
-                payload=payload,
-                next_attempt_at=now,
-            )
-        )
+        session.add(OutboxEvent(**values))
         return
-    stmt = (
-        dialect_insert(session)(OutboxEvent)
-        .values(
-            event_type=event_type,
-            object_id=object_id,
-            effective_at=effective_at,
-            agent_id=agent_id,
-            payload=payload,
-            next_attempt_at=now,
-            created_at=created_at_default(),
-        )
-        .on_conflict_do_nothing()
-    )
-    session.execute(stmt)
+    insert = dialect_insert(session)(OutboxEvent).values(**values, created_at=created_at_default())
+    session.execute(insert.on_conflict_do_nothing())
 
 
 def events_for(session: Session, agent_id: str | None = None) -> list[OutboxEvent]:
