@@ -30,13 +30,20 @@ LOTS_POLICY = CutoverPolicy(
 class ScopeSpec:
     id: str
     name: str
+    name_en: str
     kind: str
     business_days_only: bool
 
 
 SCOPES = (
-    ScopeSpec("tpe-lots", "臺北市公有停車場", "lots", business_days_only=False),
-    ScopeSpec("tpe-roadside", "臺北市路邊停車", "roadside", business_days_only=True),
+    ScopeSpec(
+        "tpe-lots", "臺北市公有停車場", "Taipei public parking lots", "lots",
+        business_days_only=False,
+    ),
+    ScopeSpec(
+        "tpe-roadside", "臺北市路邊停車", "Taipei roadside parking", "roadside",
+        business_days_only=True,
+    ),
 )
 
 # Demo data: names and web sites are the real providers'; phone numbers and page paths are

@@ -144,6 +144,7 @@ def _set_up_registry(session: Session, clock: FixedClock) -> dict[str, str]:
             DEMO_ADMIN,
             scope_id=spec.id,
             name=spec.name,
+            name_en=spec.name_en,
             kind=spec.kind,
             cutover=CUTOVER,
             lead_hours=LEAD_HOURS,

@@ -62,6 +62,9 @@ def scope_add(
     lead_hours: Annotated[float, typer.Option(metavar="H")] = 1.0,
     immediate: Annotated[bool, typer.Option("--immediate")] = False,
     business_days_only: Annotated[bool, typer.Option("--business-days-only")] = False,
+    name_en: Annotated[
+        str | None, typer.Option("--name-en", help="English name for the portal.")
+    ] = None,
     at: At = None,
     as_json: AsJson = False,
     database_url: DatabaseUrl = None,
@@ -74,6 +77,7 @@ def scope_add(
             admin_actor(),
             scope_id=scope_id,
             name=name,
+            name_en=name_en,
             kind=kind,
             cutover=cutover,
             lead_hours=lead_hours,

@@ -28,6 +28,8 @@ class Scope(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The portal's English page shows this when set, else ``name``.
+    name_en: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
     cutover_minute: Mapped[int] = mapped_column(Integer, default=240)
     lead_seconds: Mapped[int] = mapped_column(Integer, default=3600)

@@ -85,6 +85,7 @@ class ChangeOut(BaseModel):
 class ScopeOut(BaseModel):
     id: str
     name: str
+    name_en: str | None
     kind: str
     cutover: str
     lead_hours: float
@@ -97,6 +98,7 @@ class ScopeOut(BaseModel):
         return cls(
             id=scope.id,
             name=scope.name,
+            name_en=scope.name_en,
             kind=scope.kind,
             cutover=format_cutover(scope.cutover_minute),
             lead_hours=scope.lead_seconds / 3600,

@@ -40,6 +40,7 @@ def add_scope(
     scope_id: str,
     name: str,
     kind: str,
+    name_en: str | None = None,
     cutover: str = "04:00",
     lead_hours: float = 1.0,
     immediate: bool = False,
@@ -58,6 +59,7 @@ def add_scope(
     scope = Scope(
         id=scope_id,
         name=name,
+        name_en=name_en,
         kind=kind,
         cutover_minute=parse_cutover(cutover),
         lead_seconds=round(lead_hours * 3600),
