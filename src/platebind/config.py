@@ -22,6 +22,19 @@ class Settings(BaseSettings):
     # refused where used when unset, short or a placeholder (vehicles.service.id_hash_key).
     id_hash_key: SecretStr | None = None
 
+    # Portal. Session cookies are Secure unless turned off for plain-HTTP development.
+    portal_secure_cookies: bool = True
+    # Where members reach the portal; used for links in e-mails.
+    portal_base_url: str = "http://127.0.0.1:8000"
+
+    # E-mail (portal notices). No host: notices are kept in the outbox and shown in the portal.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "platebind <no-reply@platebind.invalid>"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+
 
 def get_settings() -> Settings:
     return Settings()

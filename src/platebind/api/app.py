@@ -20,6 +20,7 @@ from platebind.api.middleware import RequestContext, configure_logging
 from platebind.clock import Clock, SystemClock
 from platebind.config import Settings
 from platebind.db import make_engine, make_session_factory, read_only_factory
+from platebind.portal.app import install_portal
 from platebind.registry import api as registry_api
 from platebind.webhooks import api as webhooks_api
 
@@ -29,13 +30,20 @@ DESCRIPTION = (
 )
 
 
-def create_app(database_url: str | None = None, *, clock: Clock | None = None) -> FastAPI:
-    """Build the app for ``database_url`` (default: ``Settings().database_url``).
+def create_app(
+    database_url: str | None = None,
+    *,
+    clock: Clock | None = None,
+    settings: Settings | None = None,
+) -> FastAPI:
+    """Build the app for ``database_url`` (default: ``settings.database_url``); ``settings``
+    default to the environment's (``PLATEBIND_*``).
 
     The engine connects lazily, so building the app never touches the database; ``/readyz``
     says whether it is reachable.
     """
-    url = database_url if database_url is not None else Settings().database_url
+    settings = settings if settings is not None else Settings()
+    url = database_url if database_url is not None else settings.database_url
     configure_logging()
     app = FastAPI(
         title="platebind",
@@ -47,11 +55,13 @@ def create_app(database_url: str | None = None, *, clock: Clock | None = None) -
         lifespan=_lifespan,
     )
     engine = make_engine(url)
+    app.state.settings = settings
     app.state.clock = clock if clock is not None else SystemClock()
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.read_session_factory = read_only_factory(engine)
     install_error_handlers(app)
+    install_portal(app)
     health.install_metrics(app)
     # Added last so it runs first: every response, errors included, carries the request id.
     app.add_middleware(RequestContext)

@@ -37,11 +37,17 @@ class ScopeSpec:
 
 SCOPES = (
     ScopeSpec(
-        "tpe-lots", "臺北市公有停車場", "Taipei public parking lots", "lots",
+        "tpe-lots",
+        "臺北市公有停車場",
+        "Taipei public parking lots",
+        "lots",
         business_days_only=False,
     ),
     ScopeSpec(
-        "tpe-roadside", "臺北市路邊停車", "Taipei roadside parking", "roadside",
+        "tpe-roadside",
+        "臺北市路邊停車",
+        "Taipei roadside parking",
+        "roadside",
         business_days_only=True,
     ),
 )

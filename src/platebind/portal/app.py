@@ -1,0 +1,56 @@
+"""Mounting the portal on the FastAPI app: its routers, static files, guards and headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from platebind.portal import views_account, views_plates
+from platebind.portal.i18n import pick_locale
+from platebind.portal.messages import message_for
+from platebind.portal.templating import render
+from platebind.portal.web import (
+    LANGUAGE_COOKIE,
+    PREFIX,
+    CsrfRefused,
+    LoginRequired,
+    PortalSecurityHeaders,
+    login_url,
+)
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+async def _to_login(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(login_url(exc.next_path), status_code=303)
+
+
+async def _csrf_refused(request: Request, _exc: Exception) -> Response:
+    locale = pick_locale(request.cookies.get(LANGUAGE_COOKIE))
+    html = render(
+        "refused.html",
+        locale,
+        error=message_for(locale, "csrf_failed"),
+        member=None,
+        csrf_token="",
+        unread_notices=0,
+        path=f"{PREFIX}/",
+    )
+    return HTMLResponse(html, status_code=403)
+
+
+def install_portal(app: FastAPI) -> None:
+    app.include_router(views_account.router)
+    app.include_router(views_plates.router)
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="portal-static")
+    app.add_exception_handler(LoginRequired, _to_login)
+    app.add_exception_handler(CsrfRefused, _csrf_refused)
+    app.add_middleware(PortalSecurityHeaders)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> Response:
+        return RedirectResponse(f"{PREFIX}/", status_code=307)
