@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench i18n screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,5 +31,18 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.registry
 
+# Extract the portal's messages and merge them into the zh-TW catalogue (then translate the
+# new entries; tests/portal/test_i18n.py fails while one is missing).
+i18n: $(STAMP)
+	mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k translate:2 --no-location --sort-output \
+		-o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d src/platebind/portal/locale -l zh_TW \
+		--no-fuzzy-matching --ignore-obsolete
+
+# The browser tests, keeping their screenshots for the README.
+screenshots: $(STAMP)
+	PLATEBIND_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/portal/test_browser.py
+
 clean:
-	rm -rf $(VENV) platebind-demo.db* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build platebind-demo.db* .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import types
 from datetime import UTC, datetime
@@ -386,8 +387,13 @@ class _DemoWorld:
 @pytest.fixture
 def demo_builds(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, datetime]]:
     built: list[tuple[str, datetime]] = []
+    # The demo sets these for its server; setenv first so that they are removed afterwards.
+    for name in ("PLATEBIND_ID_HASH_KEY", "PLATEBIND_PORTAL_SECURE_COOKIES"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
-    def build_demo_world(database_url: str, *, now: datetime) -> _DemoWorld:
+    def build_demo_world(database_url: str, *, now: datetime, id_hash_key: str) -> _DemoWorld:
+        assert len(id_hash_key) >= 32
         built.append((database_url, now))
         return _DemoWorld()
 
@@ -407,6 +413,9 @@ def test_demo_builds_its_own_database_and_serves_it(
     assert result.exit_code == 0, result.stderr
     assert demo_builds == [("sqlite:///./platebind-demo.db", datetime(2026, 11, 26, 2, tzinfo=UTC))]
     assert "agents: 3" in result.stdout
+    # The demo serves plain HTTP with an ID hash key of its own.
+    assert os.environ["PLATEBIND_PORTAL_SECURE_COOKIES"] == "false"
+    assert len(os.environ["PLATEBIND_ID_HASH_KEY"]) >= 32
     assert served == [{"database_url": "sqlite:///./platebind-demo.db", "host": "127.0.0.1",
                        "port": 8100, "workers": 1}]  # fmt: skip
 

@@ -174,3 +174,36 @@ def test_postgresql_gets_the_same_world_and_a_second_build_is_refused(
         assert _overlapping_pairs(session) == 0
     with pytest.raises(DatabaseNotEmpty):
         build_demo_world(pg_db.url, now=NOW, seed=7)
+
+
+def test_the_demo_member_can_log_in_and_owns_plates_in_every_situation(
+    tmp_path: Path,
+) -> None:
+    from platebind.portal import accounts
+    from platebind.portal.overview import plate_overview
+    from platebind.portal.service import my_plates
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    summary = build_demo_world(url, now=NOW, seed=7, id_hash_key="d" + "emo-key-" * 5)
+    assert summary.portal is not None
+    assert summary.as_dict()["portal"]["email"] == "demo@platebind.example"
+    with _session(url) as session:
+        member = accounts.authenticate(session, summary.portal["email"], summary.portal["password"])
+        assert member is not None
+        listed = my_plates(session, member)
+        facts = [
+            plate_overview(
+                session,
+                p.vehicle_type,
+                p.plate,
+                NOW,
+                owned=accounts.owns(session, member, p.vehicle_type, p.plate),
+            )
+            for p in listed
+        ]
+    situations = [f.scopes[0].situation.value for f in facts if f.scopes[0].scope_id == "tpe-lots"]
+    assert len(listed) == 4
+    assert [f.owned for f in facts] == [True, True, True, False]
+    assert situations[0] == "held" and situations[3] == "held"
+    assert situations[1] in {"ending", "moving"}
+    assert facts[2].vehicle_type == "motorcycle"

@@ -12,6 +12,8 @@ commands from its ``cli.py``; the shared plumbing is in ``cli_support``.
 
 from __future__ import annotations
 
+import os
+import secrets
 from typing import Annotated, Any
 
 import typer
@@ -32,6 +34,7 @@ from platebind.cli_support import (
     shown_url,
 )
 from platebind.db import upgrade as upgrade_schema
+from platebind.portal import cli as portal_cli
 from platebind.registry import cli as registry_cli
 from platebind.registry.cli_admin import agent_app
 from platebind.vehicles import cli as vehicles_cli
@@ -52,6 +55,7 @@ app.add_typer(db_app, name="db")
 registry_cli.register(app)
 webhooks_cli.register(agent_app)
 vehicles_cli.register(app)
+portal_cli.register(app)
 
 
 @db_app.command("upgrade")
@@ -103,14 +107,20 @@ def worker(
     as_json: AsJson = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Deliver webhooks until SIGTERM or CTRL-C (serve does it too, unless --no-worker)."""
+    """Deliver webhooks and portal notices until SIGTERM or CTRL-C (serve does it too,
+    unless --no-worker)."""
     from platebind.api.middleware import configure_logging
+    from platebind.portal.tasks import background_notices
     from platebind.webhooks.worker import run_worker
 
     configure_logging()
     url = resolve_database_url(database_url)
     with refusals(as_json), open_database(url) as engine:
-        attempted = run_worker(engine, once=once)
+        if once:
+            attempted = run_worker(engine, once=True)
+        else:
+            with background_notices(url):
+                attempted = run_worker(engine)
     if once:
         emit({"attempted": attempted}, as_json, lambda d: f"attempted {d['attempted']} deliveries")
 
@@ -127,15 +137,23 @@ def demo(
     # Not $DATABASE_URL: the demo deletes and rebuilds a SQLite file, never the real registry.
     database_url: Annotated[str, typer.Option("--database-url")] = DEMO_DATABASE_URL,
 ) -> None:
-    """Build a demo world (scopes, agents, bindings) and serve it."""
+    """Build a demo world (scopes, agents, bindings, a portal member) and serve it."""
     from platebind.api.server import run_server
     from platebind.demo import build_demo_world
 
+    id_hash_key = _demo_server_environment()
     with refusals(as_json):
-        world = build_demo_world(database_url, now=command_clock(at).now())
+        world = build_demo_world(database_url, now=command_clock(at).now(), id_hash_key=id_hash_key)
     emit(world.as_dict(), as_json, key_value_lines)
     if not no_serve:
         run_server(database_url=database_url, host=host, port=port, workers=1)
+
+
+def _demo_server_environment() -> str:
+    """The demo serves plain HTTP on this machine: no Secure cookies, and an ID hash key made
+    up for this run unless one is set (the demo database is rebuilt every time)."""
+    os.environ.setdefault("PLATEBIND_PORTAL_SECURE_COOKIES", "false")
+    return os.environ.setdefault("PLATEBIND_ID_HASH_KEY", secrets.token_urlsafe(32))
 
 
 def main() -> None:

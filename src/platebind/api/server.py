@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from platebind.api.health import MULTIPROC_ENV
+from platebind.portal.tasks import background_notices
 from platebind.webhooks.worker import background_worker
 
 DATABASE_URL_ENV = "PLATEBIND_DATABASE_URL"
@@ -45,8 +46,8 @@ def run_server(
     """Serve the API until interrupted (SIGTERM, CTRL-C). Workers are separate processes that
     share nothing but the database, so the URL reaches them through the environment.
 
-    ``webhook_worker``: also deliver webhooks from a background thread of this process;
-    stopped after the server, once the request in flight has finished.
+    ``webhook_worker``: also deliver webhooks and portal notices from background threads of
+    this process; stopped after the server, once the request in flight has finished.
     """
     if workers < 1:
         raise ValueError("workers must be at least 1")
@@ -55,6 +56,7 @@ def run_server(
         stack.enter_context(_sigterm_exits())
         if webhook_worker:
             stack.enter_context(background_worker(database_url))
+            stack.enter_context(background_notices(database_url))
         if workers > 1 and not os.environ.get(MULTIPROC_ENV):
             # Every worker writes its metrics here, so one scrape of /metrics sees them all.
             os.environ[MULTIPROC_ENV] = stack.enter_context(

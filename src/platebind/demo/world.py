@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import groupby
 from pathlib import Path
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from platebind.clock import TAIPEI, FixedClock, ensure_aware, taipei_iso
 from platebind.db import make_engine, make_session_factory, normalise_url, transaction, upgrade
+from platebind.demo.members import add_demo_member
 from platebind.demo.profiles import (
     AGENT_IDS,
     AGENTS,
@@ -60,6 +61,8 @@ class DemoSummary:
     outbox_events: int
     audit_entries: int
     agent_keys: dict[str, str] = field(repr=False)
+    # The demo member's log-in and plates (when built with an ID hash key).
+    portal: dict[str, Any] | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -75,14 +78,18 @@ class DemoSummary:
             "outbox_events": self.outbox_events,
             "audit_entries": self.audit_entries,
             "agent_keys": dict(self.agent_keys),
+            "portal": self.portal,
         }
 
 
-def build_demo_world(database_url: str, *, now: datetime, seed: int = 7) -> DemoSummary:
+def build_demo_world(
+    database_url: str, *, now: datetime, seed: int = 7, id_hash_key: str | None = None
+) -> DemoSummary:
     """Replace the database behind ``database_url`` with the demo world as of ``now``.
 
     A SQLite file is deleted and rebuilt; any other database must be empty
-    (``database_not_empty`` otherwise). Same seed and ``now``, same world.
+    (``database_not_empty`` otherwise). Same seed and ``now``, same world. With
+    ``id_hash_key`` (the server's ``PLATEBIND_ID_HASH_KEY``) it also has a portal member.
     """
     now = ensure_aware(now).replace(microsecond=0)
     _prepare_database(database_url)
@@ -97,7 +104,12 @@ def build_demo_world(database_url: str, *, now: datetime, seed: int = 7) -> Demo
         _replay(factory, clock, steps)
         clock.set(now)
         with transaction(factory) as session:
-            return _summarise(session, database_url, now, seed, keys)
+            portal = (
+                None if id_hash_key is None else add_demo_member(session, now, id_hash_key, clock)
+            )
+        with transaction(factory) as session:
+            summary = _summarise(session, database_url, now, seed, keys)
+        return replace(summary, portal=portal)
     finally:
         engine.dispose()
 
