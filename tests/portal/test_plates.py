@@ -255,3 +255,17 @@ def test_a_plate_nobody_owns_can_be_looked_up_but_has_no_owner_tools(
     assert "transfer-codes" not in page
     assert "/history" not in page
     assert "僅供車籍登記的車主使用" in page
+
+
+def test_the_portal_link_of_a_refused_bind_opens_the_prefilled_look_up(
+    portal: PortalWorld, alice: PortalClient
+) -> None:
+    portal.bind("cmj", ALICE_CAR)
+    with portal.agent_api("pi") as pi:
+        refused = pi.post(
+            "/v1/bindings", json={"scope": "tpe-lots", "vehicle_type": "car", "plate": ALICE_CAR}
+        )
+    assert refused.status_code == 409
+    form = alice.page(refused.json()["portal_url"]).text
+    assert f'name="plate" value="{ALICE_CAR}"' in form
+    assert 'value="car" checked' in form
