@@ -40,7 +40,8 @@ i18n: $(STAMP)
 	$(BIN)/pybabel update -i build/messages.pot -d src/platebind/portal/locale -l zh_TW \
 		--no-fuzzy-matching --ignore-obsolete
 
-# The browser tests, keeping their screenshots for the README.
+# The browser tests, keeping their screenshots for the README (Chinese text needs Debian's
+# fonts-noto-cjk on the machine; the tests pass without it, the pictures are then unreadable).
 screenshots: $(STAMP)
 	PLATEBIND_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/portal/test_browser.py
 

@@ -204,6 +204,7 @@ def test_the_demo_member_can_log_in_and_owns_plates_in_every_situation(
     situations = [f.scopes[0].situation.value for f in facts if f.scopes[0].scope_id == "tpe-lots"]
     assert len(listed) == 4
     assert [f.owned for f in facts] == [True, True, True, False]
-    assert situations[0] == "held" and situations[3] == "held"
+    assert situations[0] == "held"
+    assert situations[3] == "held"
     assert situations[1] in {"ending", "moving"}
     assert facts[2].vehicle_type == "motorcycle"

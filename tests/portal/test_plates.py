@@ -231,7 +231,7 @@ def test_history_lists_every_interval_for_the_owner(
     assert "Pi 拍錢包" in history
     assert FRIDAY_0400 in history
     assert SATURDAY_0400 in history
-    assert "unbound" in history
+    assert "已解除綁定" in history  # the end reason, in the reader's language
 
 
 def test_removing_a_plate_takes_it_off_the_list_only(

@@ -26,7 +26,7 @@ from platebind.vehicles.service import owner_key
 PASSWORD_MIN_LENGTH = 10
 # argon2 hashes whatever it is given; a megabyte password would be a cheap way to burn CPU.
 PASSWORD_MAX_LENGTH = 256
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
+EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s.\x00-\x1f\x7f]+(\.[^@\s.\x00-\x1f\x7f]+)+$")
 LOCALES = ("zh_TW", "en")
 
 _hasher = PasswordHasher()

@@ -9,11 +9,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from platebind.portal import views_account, views_plates
-from platebind.portal.i18n import pick_locale
 from platebind.portal.messages import message_for
 from platebind.portal.templating import render
 from platebind.portal.web import (
-    LANGUAGE_COOKIE,
     PREFIX,
     CsrfRefused,
     LoginRequired,
@@ -29,8 +27,9 @@ async def _to_login(_request: Request, exc: Exception) -> Response:
     return RedirectResponse(login_url(exc.next_path), status_code=303)
 
 
-async def _csrf_refused(request: Request, _exc: Exception) -> Response:
-    locale = pick_locale(request.cookies.get(LANGUAGE_COOKIE))
+async def _csrf_refused(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CsrfRefused)
+    locale = exc.locale
     html = render(
         "refused.html",
         locale,

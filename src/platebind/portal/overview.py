@@ -60,10 +60,24 @@ class AgentCard:
 
 
 @dataclass(frozen=True)
+class ScopeLabel:
+    """A scope as drivers see it: its name in their language."""
+
+    id: str
+    name: str
+    name_en: str | None
+
+    @classmethod
+    def of(cls, scope: Scope) -> ScopeLabel:
+        return cls(scope.id, scope.name, scope.name_en)
+
+    def display_name(self, locale: str) -> str:
+        return self.name_en if locale == "en" and self.name_en else self.name
+
+
+@dataclass(frozen=True)
 class ScopeState:
-    scope_id: str
-    scope_name: str
-    scope_name_en: str | None
+    scope: ScopeLabel
     situation: Situation
     holder: AgentCard | None
     ends_at: datetime | None
@@ -81,8 +95,12 @@ class ScopeState:
             return self.ends_at
         return self.starts_at if self.situation is Situation.STARTING else None
 
+    @property
+    def scope_id(self) -> str:
+        return self.scope.id
+
     def scope_display_name(self, locale: str) -> str:
-        return self.scope_name_en if locale == "en" and self.scope_name_en else self.scope_name
+        return self.scope.display_name(locale)
 
 
 @dataclass(frozen=True)
@@ -112,9 +130,7 @@ def scope_state(
     following = upcoming[0] if upcoming else None
     policy, calendar = policy_of(scope), calendar_for(session, scope)
     return ScopeState(
-        scope_id=scope.id,
-        scope_name=scope.name,
-        scope_name_en=scope.name_en,
+        scope=ScopeLabel.of(scope),
         situation=situation(holder, upcoming, holder_card.status if holder_card else "active"),
         holder=holder_card,
         ends_at=holder.valid_to if holder else None,

@@ -17,7 +17,7 @@ from platebind.clock import Clock
 from platebind.errors import DomainError, NotFound
 from platebind.portal.accounts import owns
 from platebind.portal.models import Member, MemberPlate
-from platebind.portal.overview import AgentCard, PlateOverview, plate_overview
+from platebind.portal.overview import AgentCard, PlateOverview, ScopeLabel, plate_overview
 from platebind.ratelimit import Limit
 from platebind.registry import agents, queries, service, transfers
 from platebind.registry.audit import Actor
@@ -129,12 +129,12 @@ def issue_transfer_code(
 class CodeRecord:
     """A code as its owner sees it later: never the code itself (only its hash is kept)."""
 
-    scope_id: str
+    scope: ScopeLabel
     issued_at: datetime
     expires_at: datetime
     state: str  # usable, used, voided, expired
     used_at: datetime | None
-    used_by_agent_id: str | None
+    used_by: AgentCard | None
 
 
 def _state(code: TransferCode, now: datetime) -> str:
@@ -152,26 +152,36 @@ def transfer_codes(
     require_owner(session, member, key)
     return [
         CodeRecord(
-            c.scope_id, c.issued_at, c.expires_at, _state(c, now), c.used_at, c.used_by_agent_id
+            _label(session, c.scope_id),
+            c.issued_at,
+            c.expires_at,
+            _state(c, now),
+            c.used_at,
+            _card(session, c.used_by_agent_id) if c.used_by_agent_id else None,
         )
         for c in reversed(transfers.codes_for_plate(session, key.vehicle_type, key.plate))
     ]
 
 
-def history(session: Session, member: Member, key: PlateKey) -> dict[str, list[Binding]]:
-    """The binding intervals per scope, oldest first; the owner's only."""
+def _label(session: Session, scope_id: str) -> ScopeLabel:
+    return ScopeLabel.of(get_scope(session, scope_id))
+
+
+def _card(session: Session, agent_id: str) -> AgentCard:
+    return AgentCard.of(agents.get_agent(session, agent_id))
+
+
+def history(
+    session: Session, member: Member, key: PlateKey
+) -> list[tuple[ScopeLabel, list[tuple[Binding, AgentCard]]]]:
+    """The binding intervals per scope (oldest first), with their agents; the owner's only."""
     require_owner(session, member, key)
-    timeline: dict[str, list[Binding]] = {}
+    timeline: dict[str, list[tuple[Binding, AgentCard]]] = {}
     for binding in queries.plate_history(session, key.vehicle_type, key.plate):
-        timeline.setdefault(binding.scope_id, []).append(binding)
-    return timeline
+        card = _card(session, binding.agent_id)
+        timeline.setdefault(binding.scope_id, []).append((binding, card))
+    return [(_label(session, scope_id), rows) for scope_id, rows in timeline.items()]
 
 
 def check_scope(session: Session, scope_id: str) -> None:
     get_scope(session, scope_id)
-
-
-def agent_names(session: Session, timeline: dict[str, list[Binding]]) -> dict[str, AgentCard]:
-    """The agents of a history, by id, for showing their names."""
-    ids = {b.agent_id for bindings in timeline.values() for b in bindings}
-    return {agent_id: AgentCard.of(agents.get_agent(session, agent_id)) for agent_id in ids}

@@ -41,8 +41,14 @@ def _form_context(vehicle_type: str, plate: str) -> dict[str, Any]:
         "vehicle_types": VEHICLE_TYPES,
         "vehicle_type": vehicle_type if vehicle_type in VEHICLE_TYPES else "car",
         "plate": plate[:20],
-        "formats": {t: ", ".join(plate_formats(t)) for t in VEHICLE_TYPES},
+        "formats": {t: _format_examples(t) for t in VEHICLE_TYPES},
     }
+
+
+def _format_examples(vehicle_type: str) -> str:
+    """The accepted forms as examples only (``ABC-1234, AB-1234, 1234-AB``): the registry's
+    descriptions after them are English."""
+    return ", ".join(form.split(" (")[0] for form in plate_formats(vehicle_type))
 
 
 @router.get("/bills")
@@ -129,14 +135,16 @@ def issue_transfer_code(
         )
     except DomainError as refused:
         return current.refused("error.html", refused)
+    codes = service.transfer_codes(current.db, current.member, key, current.now)
     if current.is_htmx:
-        return current.render("_issued_code.html", issued=issued, key=key)
+        # The code, and the list of codes swapped out of band so it shows the new one.
+        return current.render("_issued_code.html", issued=issued, codes=codes, swap_codes=True)
     facts = service.overview(current.db, current.member, key, current.now)
     return current.render(
         "plate.html",
         facts=facts,
         issued=issued,
-        codes=service.transfer_codes(current.db, current.member, key, current.now),
+        codes=codes,
         watching=notifications.pending_watches(current.db, current.member, key),
     )
 
@@ -153,8 +161,7 @@ def plate_history(current: MemberPage, vehicle_type: str, plate: str) -> Respons
         timeline = service.history(current.db, current.member, key)
     except DomainError as refused:
         return current.refused("error.html", refused)
-    names = service.agent_names(current.db, timeline)
-    return current.render("history.html", key=key, timeline=timeline, agent_names=names)
+    return current.render("history.html", key=key, timeline=timeline)
 
 
 @router.post("/plates/{vehicle_type}/{plate}/watch")
@@ -174,6 +181,7 @@ def watch_change(current: MemberForm, vehicle_type: str, plate: str, scope: Shor
 def notices(current: MemberPage) -> Response:
     assert current.member is not None
     shown = notifications.notices_of(current.db, current.member)
-    response = current.render("notices.html", notices=shown)
+    unread = {n.id for n in shown if n.read_at is None}
+    # Read once shown: the page's own badge already counts them as read.
     notifications.mark_read(current.db, current.member, current.now)
-    return response
+    return current.render("notices.html", notices=shown, unread=unread)

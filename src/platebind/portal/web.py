@@ -54,7 +54,9 @@ class LoginRequired(Exception):
 
 
 class CsrfRefused(Exception):
-    pass
+    def __init__(self, locale: str) -> None:
+        super().__init__(locale)
+        self.locale = locale
 
 
 @dataclass
@@ -173,11 +175,11 @@ async def checked_form(request: Request, current: PageDep) -> Page:
     """A POST with the session's CSRF token (form field or htmx header) from this site."""
     origin = request.headers.get("origin")
     if origin is not None and urlsplit(origin).netloc != request.url.netloc:
-        raise CsrfRefused
+        raise CsrfRefused(current.locale)
     form = await request.form()
     presented = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
     if not isinstance(presented, str) or not sessions.csrf_ok(current.record, presented):
-        raise CsrfRefused
+        raise CsrfRefused(current.locale)
     return current
 
 
