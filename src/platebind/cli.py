@@ -34,9 +34,11 @@ from platebind.cli_support import (
     shown_url,
 )
 from platebind.db import upgrade as upgrade_schema
+from platebind.parking import cli as parking_cli
 from platebind.portal import cli as portal_cli
 from platebind.registry import cli as registry_cli
 from platebind.registry.cli_admin import agent_app
+from platebind.tariffs import cli as tariffs_cli
 from platebind.vehicles import cli as vehicles_cli
 from platebind.webhooks import cli as webhooks_cli
 
@@ -56,6 +58,8 @@ registry_cli.register(app)
 webhooks_cli.register(agent_app)
 vehicles_cli.register(app)
 portal_cli.register(app)
+parking_cli.register(app)
+tariffs_cli.register(app)
 
 
 @db_app.command("upgrade")
