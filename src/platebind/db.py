@@ -19,6 +19,7 @@ from sqlalchemy import (
     Dialect,
     Integer,
     MetaData,
+    Select,
     create_engine,
     event,
     text,
@@ -204,6 +205,14 @@ def upgrade(url: str, revision: str = "head") -> None:
 def created_at_default() -> datetime:
     """Row creation time (bookkeeping only; domain times come from the injected clock)."""
     return datetime.now(UTC)
+
+
+def claim_rows(session: Session, stmt: Select[Any]) -> Select[Any]:
+    """``stmt`` locking the rows it returns on PostgreSQL, skipping rows another worker holds
+    (``FOR UPDATE SKIP LOCKED``); SQLite's write lock already gives one claimant at a time."""
+    if dialect_name(session) == "postgresql":
+        return stmt.with_for_update(skip_locked=True)
+    return stmt
 
 
 def dialect_insert(session: Session) -> Any:

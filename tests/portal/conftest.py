@@ -133,6 +133,19 @@ class PortalWorld:
                 **kwargs,
             )
 
+    def unbind(self, agent: str, plate: str, scope: str = "tpe-lots") -> None:
+        """The agent unbinds the plate (it ends at the scope's next cut-over)."""
+        with self.db.tx() as s:
+            service.unbind_plate(
+                s,
+                self.db.clock,
+                Actor("agent", agent),
+                agent_id=agent,
+                scope_id=scope,
+                vehicle_type="car",
+                plate=plate,
+            )
+
     def agent_api(self, agent: str) -> httpx.Client:
         return httpx.Client(
             base_url=self.base_url,

@@ -18,9 +18,7 @@ from sqlalchemy import select
 from platebind.portal import tasks
 from platebind.portal.models import Notice, OutgoingEmail
 from platebind.portal.notifications import SmtpMailer
-from platebind.registry import service
 from tests.cli_helpers import Cli
-from tests.conftest import ADMIN
 from tests.portal.conftest import ALICE_CAR, ALICE_EMAIL, PortalClient, PortalWorld, portal_settings
 from tests.registry.test_cutover import tpe
 from tests.vehicles.extracts import ALICE
@@ -65,16 +63,7 @@ def alice_watching(portal: PortalWorld) -> PortalClient:
     Alice asked to be told."""
     portal.bind("cmj", ALICE_CAR)
     portal.db.clock.advance(timedelta(days=1))
-    with portal.db.tx() as s:
-        service.unbind_plate(
-            s,
-            portal.db.clock,
-            ADMIN,
-            agent_id="cmj",
-            scope_id="tpe-lots",
-            vehicle_type="car",
-            plate=ALICE_CAR,
-        )
+    portal.unbind("cmj", ALICE_CAR)
     alice = portal.member(ALICE_EMAIL, ALICE)
     alice.add_plate(ALICE_CAR)
     asked = alice.post(f"/portal/plates/car/{ALICE_CAR}/watch", {"scope": "tpe-lots"})

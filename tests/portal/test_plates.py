@@ -100,18 +100,7 @@ def test_ending_binding_shows_its_end_and_a_queued_bind_shows_the_move(
 ) -> None:
     portal.bind("cmj", ALICE_CAR)
     portal.advance(timedelta(days=1))
-    with portal.db.tx() as s:
-        from platebind.registry import service
-
-        service.unbind_plate(
-            s,
-            portal.db.clock,
-            ADMIN,
-            agent_id="cmj",
-            scope_id="tpe-lots",
-            vehicle_type="car",
-            plate=ALICE_CAR,
-        )
+    portal.unbind("cmj", ALICE_CAR)
     alice.add_plate(ALICE_CAR)
     block = scope_block(alice.page(f"/portal/plates/car/{ALICE_CAR}").text, "tpe-lots")
     assert 'data-situation="ending"' in block
@@ -211,18 +200,7 @@ def test_history_lists_every_interval_for_the_owner(
 ) -> None:
     portal.bind("cmj", ALICE_CAR)
     portal.advance(timedelta(days=1))
-    with portal.db.tx() as s:
-        from platebind.registry import service
-
-        service.unbind_plate(
-            s,
-            portal.db.clock,
-            ADMIN,
-            agent_id="cmj",
-            scope_id="tpe-lots",
-            vehicle_type="car",
-            plate=ALICE_CAR,
-        )
+    portal.unbind("cmj", ALICE_CAR)
     portal.bind("pi", ALICE_CAR)
     alice.add_plate(ALICE_CAR)
     history = alice.page(f"/portal/plates/car/{ALICE_CAR}/history").text

@@ -31,7 +31,7 @@ async def _csrf_refused(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CsrfRefused)
     locale = exc.locale
     html = render(
-        "refused.html",
+        "error.html",
         locale,
         error=message_for(locale, "csrf_failed"),
         member=None,

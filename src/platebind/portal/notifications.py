@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from platebind.clock import Clock
 from platebind.config import Settings
-from platebind.db import dialect_name
+from platebind.db import claim_rows
 from platebind.errors import DomainError
 from platebind.portal.models import ChangeWatch, Member, Notice, OutgoingEmail
 from platebind.portal.overview import scope_state
@@ -110,9 +110,7 @@ def deliver_due(session: Session, now: datetime, portal_url: str) -> int:
         .order_by(ChangeWatch.effective_at, ChangeWatch.id)
         .limit(BATCH)
     )
-    if dialect_name(session) == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    watches = list(session.scalars(stmt))
+    watches = list(session.scalars(claim_rows(session, stmt)))
     for watch in watches:
         member = session.get(Member, watch.member_id)
         assert member is not None  # the foreign key cascades deletes
@@ -213,9 +211,7 @@ def _claim(tx: Transaction, now: datetime) -> list[tuple[int, str, str, str, int
             .order_by(OutgoingEmail.next_attempt_at, OutgoingEmail.id)
             .limit(BATCH)
         )
-        if dialect_name(session) == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        claimed = list(session.scalars(stmt))
+        claimed = list(session.scalars(claim_rows(session, stmt)))
         for email in claimed:
             email.next_attempt_at = now + SEND_LEASE
         return [(e.id, e.to_address, e.subject, e.body, e.attempts) for e in claimed]
