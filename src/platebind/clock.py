@@ -74,6 +74,11 @@ def _taiwan_calendar(year: int) -> holidays.HolidayBase:
     return holidays.country_holidays("TW", years=year)
 
 
+def is_taiwan_holiday(day: date) -> bool:
+    """A public holiday in Taiwan (the days government offices close, observed days too)."""
+    return day in _taiwan_calendar(day.year)
+
+
 class BusinessCalendar:
     """Taiwan's working days (make-up Saturdays included) minus authority-declared closed days."""
 

@@ -14,7 +14,7 @@ from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 
-import holidays
+from platebind.clock import is_taiwan_holiday
 
 MINUTES_PER_DAY = 24 * 60
 
@@ -36,17 +36,6 @@ WEEKDAYS: frozenset[DayKind] = frozenset(DAY_ORDER[:5])
 # 「假日」: the weekend and public holidays.
 DAYS_OFF: frozenset[DayKind] = frozenset({DayKind.SAT, DayKind.SUN, DayKind.HOLIDAY})
 _BY_WEEKDAY = DAY_ORDER[:7]
-
-
-@lru_cache(maxsize=64)
-def _taiwan_holidays(year: int) -> holidays.HolidayBase:
-    # platebind.clock keeps the same calendar privately (for business days); a public
-    # "is this a holiday" there would let both share one cache.
-    return holidays.country_holidays("TW", years=year)
-
-
-def is_taiwan_holiday(day: date) -> bool:
-    return day in _taiwan_holidays(day.year)
 
 
 @lru_cache(maxsize=4096)
