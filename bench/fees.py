@@ -50,6 +50,7 @@ from bench.common import (
     ratio,
 )
 from platebind.clock import TAIPEI
+from platebind.data import TAIPEI_FEED
 from platebind.plates import TariffClass
 from platebind.tariffs.engine import compute_fee
 from platebind.tariffs.feed import load_feed, read_lot_tariffs
@@ -57,9 +58,7 @@ from platebind.tariffs.model import Tariff
 from platebind.tariffs.payex import Status, read_payex
 
 DEFAULT_N = 20_000
-DEFAULT_FEED = (
-    Path(__file__).resolve().parents[2] / "shared/data/taipei/TCMSV_alldesc-2025-07-27.json"
-)
+DEFAULT_FEED = TAIPEI_FEED
 START = datetime(2026, 12, 14, tzinfo=TAIPEI)  # Monday; four weeks to 2027-01-10
 CAR = TariffClass.CAR
 HALF_HOUR = timedelta(minutes=30)

@@ -7,9 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from platebind.clock import TAIPEI
+from platebind.data import TAIPEI_FEED
 from platebind.plates import TariffClass
 from platebind.tariffs.days import ALL_DAYS, DayKind
 from platebind.tariffs.model import Band, Billing, Hourly, Rate, Tariff
@@ -48,18 +47,6 @@ def flat(per_hour: int | str, **extra: Any) -> Tariff:
     return hourly_tariff(band("00:00", "24:00", Decimal(str(per_hour))), **extra)
 
 
-# The City of Taipei's feed, in the steering repository next to this one (DESIGN.md, Parking).
-TAIPEI_FEED = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "data"
-    / "taipei"
-    / "TCMSV_alldesc-2025-07-27.json"
-)
-
-
 def taipei_feed() -> Path:
-    """The real feed's path; the test is skipped where the steering repository is absent."""
-    if not TAIPEI_FEED.exists():
-        pytest.skip(f"the Taipei feed is not at {TAIPEI_FEED}")
+    """The real feed, as published on 2025-07-27 (shipped in ``platebind.data``)."""
     return TAIPEI_FEED
