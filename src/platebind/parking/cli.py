@@ -1,4 +1,5 @@
-"""``platebind lot import-taipei|list|show``: the city's lots, their entrances and tariffs."""
+"""``platebind lot import-taipei|list|show|key``: the city's lots, their entrances and tariffs,
+and the keys their gates post LPR events with."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from platebind.cli_support import (
     refusals,
     table,
 )
-from platebind.parking import service
+from platebind.parking import keys, service
 from platebind.parking.errors import LotFileInvalid
 from platebind.registry.cli_shared import admin_actor
 from platebind.tariffs.describe import describe_tariff
@@ -154,3 +155,18 @@ def _show_text(doc: dict[str, Any]) -> str:
         lines += [f"  problem: {problem}" for problem in reading["problems"]]
         lines += [f"  FareInfo conflict: {conflict}" for conflict in reading["conflicts"]]
     return "\n".join(lines)
+
+
+@lot_app.command("key")
+def key(
+    lot_id: IdArgument, at: At = None, as_json: AsJson = False, database_url: DatabaseUrl = None
+) -> None:
+    """Issue an API key for the lot's gates (shown once; the lot's other keys keep working)."""
+    with open_session(database_url, as_json) as session:
+        api_key = keys.issue_lot_key(session, command_clock(at), admin_actor(), lot_id)
+    doc = {"lot": lot_id, "api_key": api_key}
+    emit(
+        doc,
+        as_json,
+        lambda d: f"API key for lot {d['lot']} (shown only once; store it now):\n{d['api_key']}",
+    )
