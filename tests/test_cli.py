@@ -69,7 +69,10 @@ def _bind_before_midnight_takes_effect_at_the_next_cutover(cli: Cli) -> None:
     assert (after["holder"]["agent"], after["holder"]["status"]) == ("cmj", "active")
     assert (after["plate"], after["upcoming"]) == (PLATE, [])
 
-    (first,) = cli.json("cycle", "run", at="2026-11-27T05:00")
+    ran = cli.json("cycle", "run", at="2026-11-27T05:00")
+    (first,) = ran["scopes"]
+    assert ran["daily"]["billing"] == {"declined_unsettled": 0, "bills_issued": 0}
+    assert set(ran["daily"]) == {"billing", "roadside"}
     assert first == {
         "scope": SCOPE,
         "window_start": None,
@@ -128,10 +131,10 @@ def _unbind_gives_the_end_and_the_cycle_counts_what_took_effect(cli: Cli) -> Non
     )
     assert unbound["effective_at"] == unbound["valid_to"] == "2026-11-29T04:00:00+08:00"
 
-    (second,) = cli.json("cycle", "run", "--scope", SCOPE, at="2026-11-29T05:00")
+    (second,) = cli.json("cycle", "run", "--scope", SCOPE, at="2026-11-29T05:00")["scopes"]
     assert second["window_start"] == "2026-11-27T05:00:00+08:00"
     assert (second["activated"], second["ended"]) == (1, 2)
-    (rerun,) = cli.json("cycle", "run", at="2026-11-29T05:00")
+    (rerun,) = cli.json("cycle", "run", at="2026-11-29T05:00")["scopes"]
     assert (rerun["activated"], rerun["ended"]) == (0, 0)
 
     feed = cli.json("changes", "--scope", SCOPE)
@@ -392,8 +395,11 @@ def demo_builds(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, datetime]]:
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
 
-    def build_demo_world(database_url: str, *, now: datetime, id_hash_key: str) -> _DemoWorld:
+    def build_demo_world(
+        database_url: str, *, now: datetime, id_hash_key: str, traffic: bool
+    ) -> _DemoWorld:
         assert len(id_hash_key) >= 32
+        assert traffic
         built.append((database_url, now))
         return _DemoWorld()
 

@@ -208,3 +208,24 @@ def test_the_demo_member_can_log_in_and_owns_plates_in_every_situation(
     assert situations[3] == "held"
     assert situations[1] in {"ending", "moving"}
     assert facts[2].vehicle_type == "motorcycle"
+
+
+def test_the_demo_day_of_traffic_charges_agents_and_bills_the_members_car(
+    tmp_path: Path,
+) -> None:
+    from platebind.billing.models import Bill, Charge
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    summary = build_demo_world(url, now=NOW, seed=7, id_hash_key="t" + "raffic-" * 6, traffic=True)
+    assert summary.traffic is not None
+    assert summary.portal is not None
+    assert summary.traffic["events"] > 500
+    assert summary.traffic["charges"] > 50
+    (guest_type, guest_plate), *_ = summary.portal["guests"]
+    with _session(url) as session:
+        charged = session.scalars(select(Charge).where(Charge.plate == guest_plate)).all()
+        bills = session.scalars(select(Bill).where(Bill.plate == guest_plate)).all()
+    assert [c.status for c in charged] == ["declined"]
+    assert [(b.vehicle_type, b.status, b.reason) for b in bills] == [
+        (guest_type, "unpaid", "declined")
+    ]

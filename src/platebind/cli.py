@@ -18,6 +18,9 @@ from typing import Annotated, Any
 
 import typer
 
+from platebind import daily
+from platebind.billing import cli as billing_cli
+from platebind.billing import tasks as billing_tasks
 from platebind.cli_support import (
     AsJson,
     At,
@@ -38,6 +41,9 @@ from platebind.parking import cli as parking_cli
 from platebind.portal import cli as portal_cli
 from platebind.registry import cli as registry_cli
 from platebind.registry.cli_admin import agent_app
+from platebind.roadside import cli as roadside_cli
+from platebind.roadside import tasks as roadside_tasks
+from platebind.simulation import cli as simulation_cli
 from platebind.tariffs import cli as tariffs_cli
 from platebind.vehicles import cli as vehicles_cli
 from platebind.webhooks import cli as webhooks_cli
@@ -60,6 +66,11 @@ vehicles_cli.register(app)
 portal_cli.register(app)
 parking_cli.register(app)
 tariffs_cli.register(app)
+billing_cli.register(app)
+daily.register("billing", lambda session, now: billing_tasks.run_daily(session, now).as_dict())
+roadside_cli.register(app)
+daily.register("roadside", lambda session, now: roadside_tasks.run_daily(session, now).as_dict())
+simulation_cli.register(app)
 
 
 @db_app.command("upgrade")
@@ -136,6 +147,9 @@ def demo(
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Build the world, do not serve.")
     ] = False,
+    no_traffic: Annotated[
+        bool, typer.Option("--no-traffic", help="No lots and no simulated day of traffic.")
+    ] = False,
     at: At = None,
     as_json: AsJson = False,
     # Not $DATABASE_URL: the demo deletes and rebuilds a SQLite file, never the real registry.
@@ -147,7 +161,12 @@ def demo(
 
     id_hash_key = _demo_server_environment()
     with refusals(as_json):
-        world = build_demo_world(database_url, now=command_clock(at).now(), id_hash_key=id_hash_key)
+        world = build_demo_world(
+            database_url,
+            now=command_clock(at).now(),
+            id_hash_key=id_hash_key,
+            traffic=not no_traffic,
+        )
     emit(world.as_dict(), as_json, key_value_lines)
     if not no_serve:
         run_server(database_url=database_url, host=host, port=port, workers=1)

@@ -124,3 +124,17 @@ def test_stays_have_a_realistic_median_and_bounds() -> None:
     assert timedelta(minutes=75) < median < timedelta(minutes=105)
     assert stays[0] >= SHORTEST_STAY
     assert stays[-1] <= LONGEST_STAY
+
+
+def test_a_guest_visits_the_first_lot_once_and_is_read_clearly() -> None:
+    rng = random.Random(4)
+    guest = ("car", "GST-0001")
+    reads = plan_traffic(rng, LOTS, PlatePool(rng, BOUND, DEFAULT_SHARES), START, 24, 20,
+                         DEFAULT_SHARES, guests=[guest])  # fmt: skip
+    visits = [r for r in reads if r.true_plate == guest[1]]
+    assert [(r.gate, r.lot_id, r.plate) for r in visits] == [
+        ("entry", "TPE0001", "GST-0001"),
+        ("exit", "TPE0001", "GST-0001"),
+    ]
+    assert visits[1].at - visits[0].at == timedelta(hours=2, minutes=10)
+    assert all(r.confidence >= 0.9 for r in visits)

@@ -17,11 +17,15 @@ from platebind.api import health
 from platebind.api.docs import finish_openapi
 from platebind.api.errors import install_error_handlers
 from platebind.api.middleware import RequestContext, configure_logging
+from platebind.billing import api as billing_api
 from platebind.clock import Clock, SystemClock
 from platebind.config import Settings
 from platebind.db import make_engine, make_session_factory, read_only_factory
+from platebind.parking import api as parking_api
 from platebind.portal.app import install_portal
 from platebind.registry import api as registry_api
+from platebind.roadside import api as roadside_api
+from platebind.roadside import settlement as roadside_settlement
 from platebind.webhooks import api as webhooks_api
 
 DESCRIPTION = (
@@ -61,6 +65,7 @@ def create_app(
     app.state.session_factory = make_session_factory(engine)
     app.state.read_session_factory = read_only_factory(engine)
     install_error_handlers(app)
+    roadside_settlement.install()  # this app's settle route may settle roadside charges
     install_portal(app)
     health.install_metrics(app)
     # Added last so it runs first: every response, errors included, carries the request id.
@@ -86,6 +91,9 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(health.router)
     app.include_router(registry_api.router, prefix="/v1")
     app.include_router(webhooks_api.router, prefix="/v1")
+    app.include_router(billing_api.router, prefix="/v1")
+    app.include_router(parking_api.router, prefix="/v1")
+    app.include_router(roadside_api.router, prefix="/v1")
 
 
 @asynccontextmanager

@@ -81,4 +81,6 @@ def add_demo_member(session: Session, now: datetime, id_key: str, clock: Any) ->
         "plates": [
             f"{plate} ({vt}{'' if owned else ', not owned'})" for vt, plate, owned in picked
         ],
+        # The held car parks once in the simulated traffic (and its charge is declined).
+        "guests": [(vt, plate) for vt, plate, _owned in picked[:1]],
     }

@@ -30,6 +30,7 @@ from platebind.demo.profiles import (
     demo_plates,
 )
 from platebind.demo.story import Planner, PlateRef, Step, Timeline
+from platebind.demo.traffic import add_traffic
 from platebind.errors import DomainError, InvalidInput
 from platebind.registry import agents, feed, scopes, service, transfers
 from platebind.registry.audit import SYSTEM, Actor
@@ -63,6 +64,8 @@ class DemoSummary:
     agent_keys: dict[str, str] = field(repr=False)
     # The demo member's log-in and plates (when built with an ID hash key).
     portal: dict[str, Any] | None = field(default=None, repr=False)
+    # The simulated day of lot traffic (when built with traffic).
+    traffic: dict[str, Any] | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,17 +82,25 @@ class DemoSummary:
             "audit_entries": self.audit_entries,
             "agent_keys": dict(self.agent_keys),
             "portal": self.portal,
+            "traffic": self.traffic,
         }
 
 
 def build_demo_world(
-    database_url: str, *, now: datetime, seed: int = 7, id_hash_key: str | None = None
+    database_url: str,
+    *,
+    now: datetime,
+    seed: int = 7,
+    id_hash_key: str | None = None,
+    traffic: bool = False,
 ) -> DemoSummary:
     """Replace the database behind ``database_url`` with the demo world as of ``now``.
 
     A SQLite file is deleted and rebuilt; any other database must be empty
     (``database_not_empty`` otherwise). Same seed and ``now``, same world. With
-    ``id_hash_key`` (the server's ``PLATEBIND_ID_HASH_KEY``) it also has a portal member.
+    ``id_hash_key`` (the server's ``PLATEBIND_ID_HASH_KEY``) it also has a portal member;
+    with ``traffic``, Taipei's lots and a simulated day of gate traffic (the member's held car
+    among it).
     """
     now = ensure_aware(now).replace(microsecond=0)
     _prepare_database(database_url)
@@ -107,9 +118,11 @@ def build_demo_world(
             portal = (
                 None if id_hash_key is None else add_demo_member(session, now, id_hash_key, clock)
             )
+        guests = tuple(portal["guests"]) if portal else ()
+        day = add_traffic(database_url, factory, now, seed, guests) if traffic else None
         with transaction(factory) as session:
             summary = _summarise(session, database_url, now, seed, keys)
-        return replace(summary, portal=portal)
+        return replace(summary, portal=portal, traffic=day)
     finally:
         engine.dispose()
 

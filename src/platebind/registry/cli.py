@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from platebind import daily
 from platebind.cli_support import (
     AgentId,
     AsJson,
@@ -258,9 +259,12 @@ def cycle_run(
     as_json: AsJson = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Publish what took effect since the last run (activations and ends)."""
+    """Publish what took effect since the last run (activations and ends), then the other
+    daily work (charges nobody settled, overdue bills)."""
+    clock = command_clock(at)
     with open_session(database_url, as_json) as session:
-        summaries = feed.run_cycle(session, command_clock(at), admin_actor(), scope_ids or None)
+        summaries = feed.run_cycle(session, clock, admin_actor(), scope_ids or None)
+        jobs = daily.run_all(session, clock.now())
     docs = [
         {
             "scope": s.scope_id,
@@ -283,6 +287,7 @@ def cycle_run(
             )
             for d in ds
         ]
-        return table(("scope", "since", "ran at", "activated", "ended"), rows)
+        published = table(("scope", "since", "ran at", "activated", "ended"), rows)
+        return "\n".join([published, *(f"{name}: {summary}" for name, summary in jobs.items())])
 
-    emit(docs, as_json, text)
+    emit({"scopes": docs, "daily": jobs}, as_json, lambda doc: text(doc["scopes"]))

@@ -126,6 +126,10 @@ def _confidence(rng: random.Random, shares: Shares) -> float:
     return round(rng.uniform(0.9, 0.999), 3)
 
 
+GUEST_STAY = timedelta(hours=2, minutes=10)
+_CLEAR_READS = Shares(misread=0.0, low_confidence=0.0)
+
+
 def plan_traffic(
     rng: random.Random,
     lots: Sequence[SimLot],
@@ -134,26 +138,50 @@ def plan_traffic(
     hours: float,
     rate: float,
     shares: Shares = Shares(),
+    guests: Sequence[tuple[str, str]] = (),
 ) -> list[Read]:
     """Every read at ``lots`` within ``hours`` from ``start``, in time order. A car that has
-    not left by the end stays inside (its session stays open)."""
+    not left by the end stays inside (its session stays open). ``guests`` (vehicle type,
+    plate) each make one clearly read visit of ``GUEST_STAY`` to the first lot, ending an hour
+    before the end: plates a demo wants to see parked and billed."""
     visits = sorted((at, lot) for lot in lots for at in arrival_times(rng, start, hours, rate))
     end = start + timedelta(hours=hours)
     reads: list[Read] = []
+    for n, identity in enumerate(guests):
+        arrives = end - GUEST_STAY - timedelta(hours=1, minutes=10 * n)
+        pool.park(identity, arrives + GUEST_STAY)
+        reads += _visit(
+            rng, lots[0], f"guest{n}", identity, arrives, arrives + GUEST_STAY, end, _CLEAR_READS
+        )
     for n, (at, lot) in enumerate(visits):
         vehicle_type = rng.choice(lot.vehicle_types)
         identity = pool.pick(at, vehicle_type)
         leaves = at + stay_length(rng)
         pool.park(identity, leaves)
-        plate = identity[1]
+        reads += _visit(rng, lot, str(n), identity, at, leaves, end, shares)
+    return sorted(reads, key=lambda r: (r.at, r.event_id))
+
+
+def _visit(
+    rng: random.Random,
+    lot: SimLot,
+    name: str,
+    identity: tuple[str, str],
+    arrives: datetime,
+    leaves: datetime,
+    end: datetime,
+    shares: Shares,
+) -> list[Read]:
+    """The entry read, and the exit read when the car leaves before ``end``."""
+    vehicle_type, plate = identity
+    reads = [
+        Read(lot.id, f"{lot.id}-{name}-in", "entry", plate, vehicle_type, arrives,
+             _confidence(rng, shares), plate)
+    ]  # fmt: skip
+    if leaves < end:
+        shown = misread(rng, plate) if rng.random() < shares.misread else plate
         reads.append(
-            Read(lot.id, f"{lot.id}-{n}-in", "entry", plate, vehicle_type, at,
+            Read(lot.id, f"{lot.id}-{name}-out", "exit", shown, vehicle_type, leaves,
                  _confidence(rng, shares), plate)
         )  # fmt: skip
-        if leaves < end:
-            shown = misread(rng, plate) if rng.random() < shares.misread else plate
-            reads.append(
-                Read(lot.id, f"{lot.id}-{n}-out", "exit", shown, vehicle_type, leaves,
-                     _confidence(rng, shares), plate)
-            )  # fmt: skip
-    return sorted(reads, key=lambda r: (r.at, r.event_id))
+    return reads
