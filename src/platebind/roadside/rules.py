@@ -84,6 +84,13 @@ def surcharge_at(reminded_at: datetime, rules: RoadsideRules) -> datetime:
     return datetime.combine(last_day + timedelta(days=1), time(0, 0), tzinfo=TAIPEI)
 
 
+def reminded_before_for_surcharge(now: datetime, rules: RoadsideRules) -> datetime:
+    """The daily job's cut-off: a bill reminded before it has its surcharge due at ``now``
+    (``surcharge_at(reminded_at) <= now``, as one comparison a query can use)."""
+    today = taipei(now).date()
+    return datetime.combine(today - timedelta(days=rules.notice_days), time(0, 0), tzinfo=TAIPEI)
+
+
 def stage(
     due: datetime,
     reminded_at: datetime | None,
