@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from platebind.billing.bills import PaymentStep, RecordedPayment
 from platebind.portal import views_account, views_plates
 from platebind.portal.messages import message_for
 from platebind.portal.templating import render
@@ -42,7 +43,10 @@ async def _csrf_refused(_request: Request, exc: Exception) -> Response:
     return HTMLResponse(html, status_code=403)
 
 
-def install_portal(app: FastAPI) -> None:
+def install_portal(app: FastAPI, payment_step: PaymentStep | None = None) -> None:
+    """Mount the portal. ``payment_step`` collects bill payments (default: the built-in step
+    that records a reference; a city plugs in its payment provider here)."""
+    app.state.payment_step = payment_step if payment_step is not None else RecordedPayment()
     app.include_router(views_account.router)
     app.include_router(views_plates.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="portal-static")

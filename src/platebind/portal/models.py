@@ -10,7 +10,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from platebind.db import Base, BigId, JsonDoc, UTCDateTime, created_at_default
@@ -26,6 +36,8 @@ class Member(Base):
     # One account per national ID: whoever holds the ID owns its plates in the portal.
     owner_key: Mapped[str] = mapped_column(String(64), unique=True)
     locale: Mapped[str] = mapped_column(String(8), default="zh_TW")
+    # E-mail me three days before a bill of my plates is due.
+    bill_reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=created_at_default)
 
@@ -80,6 +92,19 @@ class ChangeWatch(Base):
         UniqueConstraint("member_id", "scope_id", "vehicle_type", "plate", "effective_at"),
         Index("ix_change_watches_due", "delivered_at", "effective_at"),
     )
+
+
+class BillReminder(Base):
+    """A bill a member was reminded of (so each member is reminded of each bill once)."""
+
+    __tablename__ = "bill_reminders"
+
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    bill_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bills.id"), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=created_at_default)
 
 
 class Notice(Base):

@@ -118,7 +118,11 @@ def deliver_due(session: Session, now: datetime, portal_url: str) -> int:
         session.add(Notice(member_id=member.id, kind=CHANGE_EFFECTIVE, params=params, at=now))
         subject = translate(member.locale, "platebind: %(plate)s changed", plate=watch.plate)
         body = render(
-            "email/change_effective.txt", member.locale, params=params, portal_url=portal_url
+            "email/notice.txt",
+            member.locale,
+            kind=CHANGE_EFFECTIVE,
+            params=params,
+            link=f"{portal_url}/portal/plates/{watch.vehicle_type}/{watch.plate}",
         )
         session.add(
             OutgoingEmail(

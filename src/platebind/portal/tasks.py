@@ -19,7 +19,7 @@ from platebind import ratelimit
 from platebind.clock import Clock, SystemClock
 from platebind.config import Settings
 from platebind.db import make_engine, make_session_factory, transaction
-from platebind.portal import notifications, sessions
+from platebind.portal import notifications, reminders, sessions
 from platebind.portal.models import OutgoingEmail
 from platebind.portal.notifications import Mailer, SmtpMailer
 
@@ -51,6 +51,8 @@ def run_notices(
         delivered += batch
         if batch < notifications.BATCH:
             break
+    with transaction(factory) as session:
+        delivered += reminders.remind_due_bills(session, clock.now(), settings.portal_base_url)
     mailer = mailer if mailer is not None else SmtpMailer.from_settings(settings)
 
     def tx() -> AbstractContextManager[Session]:

@@ -48,12 +48,25 @@ def translate(locale: str, message: str, **values: Any) -> str:
 
 def notice_sentence(kind: str, params: dict[str, Any], *, locale: str) -> str:
     """One sentence for a notice, in ``locale``: the same words in the portal and the e-mail."""
+    if kind == "bill_due_soon":
+        return translate(
+            locale,
+            "Bill %(number)s for %(plate)s (NT$%(amount)s) is due by %(time)s.",
+            number=params["number"],
+            plate=params["plate"],
+            amount=params["amount"],
+            time=taipei_time(parse_at(params["due_at"]), locale),
+        )
+    if kind == "change_effective":
+        return _change_sentence(params, locale)
+    raise ValueError(f"unknown notice kind {kind!r}")
+
+
+def _change_sentence(params: dict[str, Any], locale: str) -> str:
     at = taipei_time(parse_at(params["effective_at"]), locale)
     scope = params.get("scope_name_en") if locale == "en" else None
     scope = scope or params["scope_name"]
     agent = (params.get("agent_name_en") if locale == "en" else None) or params.get("agent_name")
-    if kind != "change_effective":
-        raise ValueError(f"unknown notice kind {kind!r}")
     if agent:
         return translate(
             locale,

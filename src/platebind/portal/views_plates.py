@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
@@ -9,7 +10,8 @@ from fastapi.responses import Response
 
 from platebind.errors import DomainError
 from platebind.plates import VehicleType, plate_formats
-from platebind.portal import notifications, service
+from platebind.portal import bills as member_bills_module
+from platebind.portal import notifications, reminders, service
 from platebind.portal.web import PREFIX, MemberForm, MemberPage, Page
 from platebind.registry.service import PlateKey
 
@@ -52,9 +54,42 @@ def _format_examples(vehicle_type: str) -> str:
 
 
 @router.get("/bills")
-def bills(current: MemberPage) -> Response:
+def bills(current: MemberPage, kind: str | None = None) -> Response:
     assert current.member is not None
-    return current.render("bills.html", plates=service.my_plates(current.db, current.member))
+    shown_kind = kind if kind in member_bills_module.BILL_KINDS else None
+    return current.render(
+        "bills.html",
+        plates=service.my_plates(current.db, current.member),
+        bills=member_bills_module.member_bills(current.db, current.member, kind=shown_kind),
+        kind=shown_kind,
+    )
+
+
+@router.post("/bills/reminders")
+def bill_reminders(
+    current: MemberForm, wanted: Annotated[str, Form(max_length=5)] = "off"
+) -> Response:
+    """Ask for (or stop) an e-mail three days before a bill is due."""
+    assert current.member is not None
+    reminders.set_bill_reminders(current.member, wanted == "on")
+    return current.redirect(f"{PREFIX}/bills")
+
+
+@router.post("/bills/{bill_id}/pay")
+def pay_bill(current: MemberForm, bill_id: uuid.UUID) -> Response:
+    assert current.member is not None
+    try:
+        payment = member_bills_module.pay(
+            current.db,
+            current.now,
+            current.member,
+            bill_id,
+            current.request.app.state.payment_step,
+            _request_id(current),
+        )
+    except DomainError as refused:
+        return current.refused("error.html", refused)
+    return current.render("bill_paid.html", payment=payment)
 
 
 @router.get("/bills/parking")
@@ -99,7 +134,23 @@ def _plate_page(current: Page, key: PlateKey, **extra: Any) -> Response:
             "codes": service.transfer_codes(current.db, current.member, key, current.now),
             "watching": notifications.pending_watches(current.db, current.member, key),
         }
-    return current.render("plate.html", facts=facts, issued=None, **owner_tools, **extra)
+    return current.render(
+        "plate.html",
+        facts=facts,
+        issued=None,
+        bills=_plate_bills(current, key),
+        **owner_tools,
+        **extra,
+    )
+
+
+def _plate_bills(current: Page, key: PlateKey) -> list[member_bills_module.BillView]:
+    assert current.member is not None
+    return [
+        view
+        for view in member_bills_module.member_bills(current.db, current.member)
+        if (view.bill.vehicle_type, view.bill.plate) == (key.vehicle_type, key.plate)
+    ]
 
 
 @router.get("/plates/{vehicle_type}/{plate}")
@@ -145,6 +196,7 @@ def issue_transfer_code(
         facts=facts,
         issued=issued,
         codes=codes,
+        bills=_plate_bills(current, key),
         watching=notifications.pending_watches(current.db, current.member, key),
     )
 
