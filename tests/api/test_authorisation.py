@@ -11,22 +11,49 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from platebind.billing.models import Charge
 from platebind.registry import agents, service
+from platebind.roadside import service as roadside
 from platebind.webhooks import service as webhooks
 from tests.api.conftest import LiveServer
 from tests.conftest import ADMIN, Db
-from tests.registry.world import build_world
+from tests.parking.gate_world import LOT, OTHER_LOT, build_gate_world, post, tpe
+from tests.parking.gate_world import event as gate_event
 
 BIND = {"scope": "tpe-lots", "vehicle_type": "car", "plate": "ABC-1234"}
+ENTRY = {
+    "event_id": "auth-entry-2",
+    "gate": "entry",
+    "plate": "BCD-2345",
+    "vehicle_type": "car",
+    "at": "2026-11-27T13:00:00+08:00",
+    "confidence": 0.97,
+}
+RECONCILE_CSV = b"charge_id,kind,amount\n"
+WARDEN = "w-0017"
+ROADSIDE_BILL = {
+    "bill_no": "AUTH-1",
+    "vehicle_type": "car",
+    "plate": "ABC-1234",
+    "segment": "ZX0401",
+    "started_at": "2026-11-27T10:00:00+08:00",
+    "ended_at": "2026-11-27T11:10:00+08:00",
+    "issued_at": "2026-11-27T11:15:00+08:00",
+}
 
 
 @dataclass(frozen=True)
 class Operation:
     method: str
-    path: str  # {binding} and {delivery} are filled with the owner's (cmj's) resources
+    # {binding}, {delivery}, {charge} and {session} are filled with the owner's resources:
+    # cmj's (agent operations) or lot TPE9001's (lot operations).
+    path: str
     body: Mapping[str, object] | None = None
-    owned: bool = False  # has a resource another agent must not see (404 for it)
+    owned: bool = False  # has a resource another caller of the same kind must not see
+    caller: str = "agent"  # whose key is served: "agent", "lot" or "warden"
+    content: bytes | None = None  # a raw body (CSV) instead of JSON
 
 
 MATRIX = [
@@ -40,20 +67,45 @@ MATRIX = [
     Operation("GET", "/v1/webhook-endpoint"),
     Operation("GET", "/v1/webhooks/deliveries"),
     Operation("POST", "/v1/webhooks/deliveries/{delivery}/redeliver", owned=True),
+    Operation("GET", "/v1/charges"),
+    Operation("GET", "/v1/charges/{charge}", owned=True),
+    Operation(
+        "POST", "/v1/charges/{charge}/settle", {"outcome": "paid", "reference": "r-1"}, owned=True
+    ),  # fmt: skip
+    Operation("GET", "/v1/statements/2026-11-27"),
+    Operation("POST", "/v1/statements/2026-11-27/reconcile", content=RECONCILE_CSV),
+    Operation("GET", "/v1/sessions/{session}", owned=True),
+    Operation("GET", "/v1/sessions/{session}", owned=True, caller="lot"),
+    Operation("POST", "/v1/lots/TPE9001/events", ENTRY, owned=True, caller="lot"),
+    Operation(
+        "POST",
+        "/v1/lots/TPE9001/sessions/{paying}/close",
+        {"outcome": "paid_at_station", "amount": 75},
+        owned=True,
+        caller="lot",
+    ),  # fmt: skip
+    Operation("POST", "/v1/roadside/bills", ROADSIDE_BILL, caller="warden"),
 ]
+AGENT_OPS = [op for op in MATRIX if op.caller == "agent"]
+LOT_OPS = [op for op in MATRIX if op.caller == "lot"]
+WARDEN_OPS = [op for op in MATRIX if op.caller == "warden"]
 
 
 @dataclass
 class Fixture:
     server: LiveServer
-    keys: dict[str, str]
+    keys: dict[str, str]  # agents', lots' and the warden's keys by agent, lot or warden id
     binding: str
     delivery: str
+    charge: str
+    session: str
+    paying: str  # a ticket session waiting at the pay station
 
 
 @pytest.fixture
 def world(db: Db, live_server: LiveServer) -> Fixture:
-    keys = build_world(db).keys
+    gate = build_gate_world(db)
+    keys = gate.agent_keys | gate.lot_keys
     with db.tx() as s:
         bound = service.bind(
             s,
@@ -66,16 +118,58 @@ def world(db: Db, live_server: LiveServer) -> Fixture:
         )
         webhooks.set_endpoint(s, db.clock, ADMIN, "cmj", "http://127.0.0.1:9/hook")
         webhooks.set_endpoint(s, db.clock, ADMIN, "pi", "http://127.0.0.1:9/hook")
+        keys[WARDEN] = roadside.issue_warden_key(s, db.clock, ADMIN, WARDEN)
+        roadside.add_segment(
+            s,
+            db.clock.now(),
+            ADMIN,
+            segment_id="ZX0401",
+            scope_id="tpe-roadside",
+            name="忠孝東路四段",
+            payex="計時：30元/時，全程以半小時計。",
+        )
     with db.tx() as s:
         (event,) = webhooks.events_for(s, "cmj")
-    return Fixture(live_server, keys, str(bound.binding.id), f"evt_{event.id}")
+    # A card-free visit of cmj's plate on Friday (its binding is active from 04:00): a
+    # session of lot TPE9001 charged to cmj.
+    entered = post(db, gate_event("auth-entry-1", "entry", "XYZ-5678", tpe("2026-11-27 10:00")))
+    exited = post(db, gate_event("auth-exit-1", "exit", "XYZ-5678", tpe("2026-11-27 12:10")))
+    assert entered["action"] == exited["action"] == "open"
+    # A visitor who takes a ticket and is asked to pay: the lot closes that session itself.
+    ticket = post(db, gate_event("auth-entry-3", "entry", "CDE-3456", tpe("2026-11-27 10:30")))
+    paying = post(db, gate_event("auth-exit-3", "exit", "CDE-3456", tpe("2026-11-27 12:00")))
+    assert (ticket["action"], paying["action"]) == ("ticket", "pay")
+    with db.tx() as s:
+        charge = s.scalars(select(Charge)).one()
+    return Fixture(
+        live_server,
+        keys,
+        str(bound.binding.id),
+        f"evt_{event.id}",
+        str(charge.id),
+        entered["session_id"],
+        paying["session_id"],
+    )
 
 
 def call(fx: Fixture, op: Operation, key: str | None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    path = op.path.format(binding=fx.binding, delivery=fx.delivery)
+    path = op.path.format(
+        binding=fx.binding,
+        delivery=fx.delivery,
+        charge=fx.charge,
+        session=fx.session,
+        paying=fx.paying,
+    )
+    if op.content is not None:
+        headers["Content-Type"] = "text/csv"
     with httpx.Client(base_url=fx.server.base_url, timeout=10) as client:
-        return client.request(op.method, path, json=op.body, headers=headers)
+        return client.request(op.method, path, json=op.body, content=op.content, headers=headers)
+
+
+OWNER = {"agent": "cmj", "lot": LOT, "warden": WARDEN}
+# A warden's operation owns no resource (a bill number is the city's, not the warden's).
+OTHER = {"agent": "pi", "lot": OTHER_LOT}
 
 
 def ids(op: Operation) -> str:
@@ -90,7 +184,7 @@ def test_no_key_and_wrong_key_are_401(world: Fixture, op: Operation) -> None:
         assert response.json()["code"] == "unauthenticated"
 
 
-@pytest.mark.parametrize("op", MATRIX, ids=ids)
+@pytest.mark.parametrize("op", AGENT_OPS, ids=ids)
 def test_suspended_agent_is_403(db: Db, world: Fixture, op: Operation) -> None:
     with db.tx() as s:
         agents.set_agent_status(s, db.clock, ADMIN, "cmj", "suspended")
@@ -99,16 +193,58 @@ def test_suspended_agent_is_403(db: Db, world: Fixture, op: Operation) -> None:
     assert response.json()["code"] == "forbidden"
 
 
-@pytest.mark.parametrize("op", [op for op in MATRIX if op.owned], ids=ids)
+@pytest.mark.parametrize("op", [op for op in AGENT_OPS if op.owned], ids=ids)
 def test_another_agents_resource_is_404(world: Fixture, op: Operation) -> None:
     response = call(world, op, world.keys["pi"])
     assert response.status_code == 404
     assert response.json()["code"].endswith("not_found")
 
 
+@pytest.mark.parametrize("op", [op for op in LOT_OPS if op.owned], ids=ids)
+def test_another_lots_key_is_refused(world: Fixture, op: Operation) -> None:
+    response = call(world, op, world.keys[OTHER_LOT])
+    assert response.status_code in (403, 404), response.text
+    assert response.json()["code"] in ("forbidden", "session_not_found")
+
+
+@pytest.mark.parametrize("op", AGENT_OPS, ids=ids)
+def test_a_lot_key_cannot_call_an_agent_operation(world: Fixture, op: Operation) -> None:
+    response = call(world, op, world.keys[LOT])
+    if op.path == "/v1/sessions/{session}":
+        assert response.status_code == 200  # the lot's own session: see the lot row
+    else:
+        assert response.status_code == 403, response.text
+        assert response.json()["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("op", LOT_OPS, ids=ids)
+def test_an_agent_key_cannot_call_a_lot_operation(world: Fixture, op: Operation) -> None:
+    response = call(world, op, world.keys["cmj"])
+    if op.path == "/v1/sessions/{session}":
+        assert response.status_code == 200  # cmj's own card-free session: see the agent row
+    else:
+        assert response.status_code == 403, response.text
+        assert response.json()["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("op", WARDEN_OPS, ids=ids)
+def test_an_agent_or_lot_key_cannot_call_a_warden_operation(world: Fixture, op: Operation) -> None:
+    for key in (world.keys["cmj"], world.keys[LOT]):
+        response = call(world, op, key)
+        assert response.status_code == 403, response.text
+        assert response.json()["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("op", AGENT_OPS + LOT_OPS, ids=ids)
+def test_a_warden_key_cannot_call_an_agent_or_lot_operation(world: Fixture, op: Operation) -> None:
+    response = call(world, op, world.keys[WARDEN])
+    assert response.status_code == 403, response.text
+    assert response.json()["code"] == "forbidden"
+
+
 @pytest.mark.parametrize("op", MATRIX, ids=ids)
 def test_the_owner_is_served(world: Fixture, op: Operation) -> None:
-    response = call(world, op, world.keys["cmj"])
+    response = call(world, op, world.keys[OWNER[op.caller]])
     assert 200 <= response.status_code < 300, response.text
 
 
@@ -126,7 +262,12 @@ def test_every_operation_is_in_the_matrix(world: Fixture) -> None:
             op.method,
             op.path.replace("{binding}", "{binding_id}")
             .replace("{delivery}", "{delivery_id}")
-            .replace("tpe-lots", "{scope}"),
+            .replace("{charge}", "{charge_id}")
+            .replace("{session}", "{session_id}")
+            .replace("{paying}", "{session_id}")
+            .replace("/lots/TPE9001/", "/lots/{lot_id}/")
+            .replace("tpe-lots", "{scope}")
+            .replace("2026-11-27", "{date}"),
         )
         for op in MATRIX
     }
