@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import uuid
-from datetime import UTC, datetime
-
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from platebind import pagination
 from platebind.billing.models import CHARGE_STATUSES, Charge
 from platebind.errors import InvalidInput
 
@@ -16,21 +13,7 @@ MAX_PAGE = 200
 
 
 def encode_cursor(charge: Charge) -> str:
-    raw = f"{charge.requested_at.isoformat()}|{charge.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """The position a cursor names; anything this API did not hand out is a clear 422."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        requested, _, charge_id = raw.partition("|")
-        requested_at = datetime.fromisoformat(requested)
-        if requested_at.tzinfo is None:
-            raise ValueError("a cursor's time has an offset")
-        return requested_at.astimezone(UTC), uuid.UUID(charge_id)
-    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
-        raise InvalidInput("cursor is not one this API returned", field="cursor") from exc
+    return pagination.encode_cursor(charge.requested_at, charge.id)
 
 
 def list_charges(
@@ -53,7 +36,7 @@ def list_charges(
         stmt = stmt.where(Charge.status == status)
     position = tuple_(Charge.requested_at, Charge.id)
     if cursor is not None:
-        after = tuple(_decode_cursor(cursor))
+        after = tuple(pagination.decode_cursor(cursor))
         stmt = stmt.where(position < after if newest_first else position > after)
     if newest_first:
         stmt = stmt.order_by(Charge.requested_at.desc(), Charge.id.desc())

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from platebind.errors import InvalidInput
+from platebind import pagination
 from platebind.registry.models import Binding
 from platebind.registry.rules import BindingStatus
 
@@ -31,21 +29,7 @@ def status_condition(status: BindingStatus, at: datetime) -> ColumnElement[bool]
 
 
 def encode_cursor(binding: Binding) -> str:
-    raw = f"{binding.created_at.isoformat()}|{binding.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """The position a cursor names; anything this API did not hand out is a clear 422."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, _, binding_id = raw.partition("|")
-        created_at = datetime.fromisoformat(created)
-        if created_at.tzinfo is None:
-            raise ValueError("a cursor's time has an offset")
-        return created_at.astimezone(UTC), uuid.UUID(binding_id)
-    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
-        raise InvalidInput("cursor is not one this API returned", field="cursor") from exc
+    return pagination.encode_cursor(binding.created_at, binding.id)
 
 
 def list_bindings(
@@ -71,7 +55,9 @@ def list_bindings(
     if status is not None:
         stmt = stmt.where(status_condition(status, at))
     if cursor is not None:
-        stmt = stmt.where(tuple_(Binding.created_at, Binding.id) > tuple(_decode_cursor(cursor)))
+        stmt = stmt.where(
+            tuple_(Binding.created_at, Binding.id) > tuple(pagination.decode_cursor(cursor))
+        )
     page = max(1, min(limit, MAX_PAGE))
     rows = list(session.scalars(stmt.order_by(Binding.created_at, Binding.id).limit(page + 1)))
     more = len(rows) > page
