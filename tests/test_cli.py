@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import types
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -396,7 +397,12 @@ def demo_builds(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, datetime]]:
         monkeypatch.delenv(name)
 
     def build_demo_world(
-        database_url: str, *, now: datetime, id_hash_key: str, traffic: bool
+        database_url: str,
+        *,
+        now: datetime,
+        id_hash_key: str,
+        traffic: bool,
+        on_traffic: Callable[[int], object],
     ) -> _DemoWorld:
         assert len(id_hash_key) >= 32
         assert traffic

@@ -17,6 +17,7 @@ import secrets
 from typing import Annotated, Any
 
 import typer
+from tqdm import tqdm
 
 from platebind import daily
 from platebind.billing import cli as billing_cli
@@ -160,12 +161,14 @@ def demo(
     from platebind.demo import build_demo_world
 
     id_hash_key = _demo_server_environment()
-    with refusals(as_json):
+    bar = tqdm(unit="event", desc="a day of gate traffic", disable=as_json or no_traffic)
+    with refusals(as_json), bar:
         world = build_demo_world(
             database_url,
             now=command_clock(at).now(),
             id_hash_key=id_hash_key,
             traffic=not no_traffic,
+            on_traffic=bar.update,
         )
     emit(world.as_dict(), as_json, key_value_lines)
     if not no_serve:

@@ -93,6 +93,7 @@ def build_demo_world(
     seed: int = 7,
     id_hash_key: str | None = None,
     traffic: bool = False,
+    on_traffic: Callable[[int], object] | None = None,
 ) -> DemoSummary:
     """Replace the database behind ``database_url`` with the demo world as of ``now``.
 
@@ -119,12 +120,20 @@ def build_demo_world(
                 None if id_hash_key is None else add_demo_member(session, now, id_hash_key, clock)
             )
         guests = tuple(portal["guests"]) if portal else ()
-        day = add_traffic(database_url, factory, now, seed, guests) if traffic else None
+        day = (
+            add_traffic(database_url, factory, now, seed, guests, on_traffic or _ignore)
+            if traffic
+            else None
+        )
         with transaction(factory) as session:
             summary = _summarise(session, database_url, now, seed, keys)
         return replace(summary, portal=portal, traffic=day)
     finally:
         engine.dispose()
+
+
+def _ignore(_events: int) -> None:
+    return None
 
 
 # --- the database ---------------------------------------------------------------------------
