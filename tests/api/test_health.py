@@ -259,3 +259,19 @@ def test_run_server_with_two_workers_serves_one_metrics_view(sqlite_url: str) ->
     counts = _samples(metrics, "platebind_http_requests_total")
     assert counts[(("method", "GET"), ("route", "/readyz"), ("status", "200"))] == 20
     assert f"platebind listening on {base_url}" in output
+
+
+def test_an_api_call_while_the_database_is_down_is_a_503_with_retry_after(
+    serve_app: Serve, unreachable_pg_url: str
+) -> None:
+    with serve_app(create_app(unreachable_pg_url)) as server, server.client() as client:
+        response = client.post(
+            "/v1/bindings",
+            json={"scope": "tpe-lots", "vehicle_type": "car", "plate": "ABC-1234"},
+            headers={"Authorization": "Bearer pbk_0123456789abcdef_secret"},
+        )
+    assert response.status_code == 503
+    assert response.headers["content-type"] == PROBLEM
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["code"] == "database_unavailable"
+    assert "127.0.0.1" not in response.text

@@ -12,7 +12,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -177,8 +178,29 @@ async def unstorable_value_handler(_request: Request, exc: Exception) -> Problem
     )
 
 
+# How long a client should wait before retrying while the database is away.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+async def database_unavailable_handler(request: Request, exc: Exception) -> ProblemResponse:
+    """The database is unreachable, restarting, or its pool is exhausted: a 503 with
+    ``Retry-After`` the client can act on, not a 500 (and no connection details)."""
+    log.warning(
+        "database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+    )
+    return problem(
+        503,
+        "database_unavailable",
+        "the database is not reachable; retry shortly",
+        title="The database is unavailable",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error_handler)
+    app.add_exception_handler(OperationalError, database_unavailable_handler)
+    app.add_exception_handler(PoolTimeout, database_unavailable_handler)
     app.add_exception_handler(DataError, unstorable_value_handler)
     app.add_exception_handler(OverflowError, unstorable_value_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
