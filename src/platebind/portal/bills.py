@@ -20,6 +20,7 @@ from platebind.billing.models import Bill
 from platebind.portal.accounts import owns
 from platebind.portal.models import Member
 from platebind.portal.service import citizen, my_plates
+from platebind.registry.service import PlateKey
 
 BILL_KINDS = ("lot", "roadside")
 
@@ -40,10 +41,19 @@ def _listed(session: Session, member: Member) -> set[tuple[str, str]]:
 
 
 def member_bills(
-    session: Session, member: Member, *, kind: str | None = None, status: str | None = "unpaid"
+    session: Session,
+    member: Member,
+    *,
+    kind: str | None = None,
+    status: str | None = "unpaid",
+    plate: PlateKey | None = None,
 ) -> list[BillView]:
-    """The bills of the member's listed plates, oldest first, optionally of one kind."""
+    """The bills of the member's listed plates (or of ``plate``, when it is listed), oldest
+    first, optionally of one kind."""
     listed = _listed(session, member)
+    if plate is not None:
+        wanted = (plate.vehicle_type, plate.plate)
+        listed = {wanted} & listed
     found = bills.bills_of_plates(session, listed, status=status)
     return [
         BillView(b, owns(session, member, b.vehicle_type, b.plate))

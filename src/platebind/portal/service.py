@@ -181,7 +181,3 @@ def history(
         card = _card(session, binding.agent_id)
         timeline.setdefault(binding.scope_id, []).append((binding, card))
     return [(_label(session, scope_id), rows) for scope_id, rows in timeline.items()]
-
-
-def check_scope(session: Session, scope_id: str) -> None:
-    get_scope(session, scope_id)

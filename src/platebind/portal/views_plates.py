@@ -8,11 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
+from platebind.api.deps import request_id
 from platebind.errors import DomainError
 from platebind.plates import VehicleType, plate_formats
 from platebind.portal import bills as member_bills_module
 from platebind.portal import notifications, reminders, service
 from platebind.portal.web import PREFIX, MemberForm, MemberPage, Page
+from platebind.registry import transfers
 from platebind.registry.service import PlateKey
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -85,7 +87,7 @@ def pay_bill(current: MemberForm, bill_id: uuid.UUID) -> Response:
             current.member,
             bill_id,
             current.request.app.state.payment_step,
-            _request_id(current),
+            request_id(current.request),
         )
     except DomainError as refused:
         return current.refused("error.html", refused)
@@ -125,7 +127,9 @@ def add_plate(current: MemberForm, vehicle_type: ShortField, plate: ShortField) 
     return current.redirect(plate_url(key))
 
 
-def _plate_page(current: Page, key: PlateKey, **extra: Any) -> Response:
+def _plate_page(
+    current: Page, key: PlateKey, issued: transfers.IssuedCode | None = None
+) -> Response:
     assert current.member is not None
     facts = service.overview(current.db, current.member, key, current.now)
     owner_tools: dict[str, Any] = {"codes": [], "watching": set()}
@@ -134,23 +138,8 @@ def _plate_page(current: Page, key: PlateKey, **extra: Any) -> Response:
             "codes": service.transfer_codes(current.db, current.member, key, current.now),
             "watching": notifications.pending_watches(current.db, current.member, key),
         }
-    return current.render(
-        "plate.html",
-        facts=facts,
-        issued=None,
-        bills=_plate_bills(current, key),
-        **owner_tools,
-        **extra,
-    )
-
-
-def _plate_bills(current: Page, key: PlateKey) -> list[member_bills_module.BillView]:
-    assert current.member is not None
-    return [
-        view
-        for view in member_bills_module.member_bills(current.db, current.member)
-        if (view.bill.vehicle_type, view.bill.plate) == (key.vehicle_type, key.plate)
-    ]
+    bills = member_bills_module.member_bills(current.db, current.member, plate=key)
+    return current.render("plate.html", facts=facts, issued=issued, bills=bills, **owner_tools)
 
 
 @router.get("/plates/{vehicle_type}/{plate}")
@@ -180,29 +169,17 @@ def issue_transfer_code(
     assert current.member is not None
     try:
         key = _listed_key(current, vehicle_type, plate)
-        service.check_scope(current.db, scope)
+        # An unknown scope is refused by the registry's service (scope_not_found).
         issued = service.issue_transfer_code(
-            current.db, current.clock, current.member, key, scope, _request_id(current)
+            current.db, current.clock, current.member, key, scope, request_id(current.request)
         )
     except DomainError as refused:
         return current.refused("error.html", refused)
-    codes = service.transfer_codes(current.db, current.member, key, current.now)
     if current.is_htmx:
         # The code, and the list of codes swapped out of band so it shows the new one.
+        codes = service.transfer_codes(current.db, current.member, key, current.now)
         return current.render("_issued_code.html", issued=issued, codes=codes, swap_codes=True)
-    facts = service.overview(current.db, current.member, key, current.now)
-    return current.render(
-        "plate.html",
-        facts=facts,
-        issued=issued,
-        codes=codes,
-        bills=_plate_bills(current, key),
-        watching=notifications.pending_watches(current.db, current.member, key),
-    )
-
-
-def _request_id(current: Page) -> str:
-    return str(getattr(current.request.state, "request_id", ""))
+    return _plate_page(current, key, issued)
 
 
 @router.get("/plates/{vehicle_type}/{plate}/history")
