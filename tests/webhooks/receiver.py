@@ -1,7 +1,8 @@
 """A real webhook receiver for tests: an HTTP server on a loopback port, in a thread.
 
 It records every request and answers 200, unless told to misbehave for the next requests:
-answer 500, redirect, hang past the sender's timeout, or close the connection unanswered.
+answer 500, redirect, hang past the sender's timeout, close the connection unanswered, or
+answer 200 slowly (``slow``: only once the test calls ``release_slow``).
 
     with Receiver() as receiver:
         receiver.fail_next(2, "500")
@@ -20,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal
 
-Misbehaviour = Literal["500", "redirect", "hang", "close"]
+Misbehaviour = Literal["500", "redirect", "hang", "close", "slow"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Receiver:
         self._requests: list[Received] = []
         self._plan: deque[Misbehaviour] = deque()
         self._released = threading.Event()  # ends every hang at shutdown
+        self._slow_released = threading.Event()  # lets every slow answer go
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -70,6 +72,10 @@ class Receiver:
 
     def fail_always(self, how: Misbehaviour = "500") -> None:
         self.fail_next(10_000, how)
+
+    def release_slow(self) -> None:
+        """Let every ``slow`` request held so far (and later ones) answer 200."""
+        self._slow_released.set()
 
     def recover(self) -> None:
         """Answer 200 from now on."""
@@ -103,6 +109,7 @@ class Receiver:
 
     def close(self) -> None:
         self._released.set()
+        self._slow_released.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -150,6 +157,8 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 receiver._released.wait(receiver.hang_seconds)
                 self.close_connection = True
                 return
+            if how == "slow":
+                receiver._slow_released.wait(receiver.hang_seconds)
             if how == "close":
                 self.close_connection = True  # no status line: the sender sees a dropped line
                 return
@@ -171,4 +180,10 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-_STATUS: dict[Misbehaviour, int | None] = {"500": 500, "redirect": 302, "hang": None, "close": None}
+_STATUS: dict[Misbehaviour, int | None] = {
+    "500": 500,
+    "redirect": 302,
+    "hang": None,
+    "close": None,
+    "slow": 200,
+}

@@ -7,14 +7,11 @@ them (SIGTERM).
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from standardwebhooks import Webhook
 
@@ -22,6 +19,7 @@ from platebind.db import make_engine, make_session_factory, transaction
 from platebind.webhooks import service
 from tests.cli_helpers import PLATE, SCOPE, Cli, build_cli_world
 from tests.conftest import Db
+from tests.processes import free_port, start_cli, wait_until_serving
 from tests.webhooks.receiver import Receiver
 
 PROCESS_TIMEOUT = 20.0
@@ -92,16 +90,6 @@ def test_worker_on_an_unmigrated_database_is_refused(tmp_path: Path) -> None:
 # Processes
 
 
-def _start(*args: str) -> subprocess.Popen[str]:
-    code = "from platebind.cli import main; main()"
-    return subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-
-
 @pytest.fixture
 def processes() -> Iterator[list[subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
@@ -120,30 +108,11 @@ def _stop(proc: subprocess.Popen[str]) -> str:
     return output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_until_serving(base_url: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + PROCESS_TIMEOUT
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()[0]
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise TimeoutError("the server did not come up")
-
-
 def test_the_worker_delivers_until_sigterm_then_exits_cleanly(
     sqlite_cli: Cli, receiver: Receiver, processes: list[subprocess.Popen[str]]
 ) -> None:
     sqlite_cli.json("agent", "webhook", "set", "cmj", receiver.url)
-    processes.append(proc := _start("worker", "--database-url", sqlite_cli.url))
+    processes.append(proc := start_cli("worker", "--database-url", sqlite_cli.url))
     _bind_now(sqlite_cli)
 
     receiver.wait_for(1, timeout=PROCESS_TIMEOUT)
@@ -161,10 +130,10 @@ def test_serve_delivers_webhooks_unless_told_not_to(
 ) -> None:
     sqlite_cli.json("agent", "webhook", "set", "cmj", receiver.url)
     _bind_now(sqlite_cli)
-    port = _free_port()
+    port = free_port()
     args = ["serve", "--port", str(port), "--database-url", sqlite_cli.url]
-    processes.append(proc := _start(*args, *(["--no-worker"] if no_worker else [])))
-    _wait_until_serving(f"http://127.0.0.1:{port}", proc)
+    processes.append(proc := start_cli(*args, *(["--no-worker"] if no_worker else [])))
+    wait_until_serving(f"http://127.0.0.1:{port}", proc)
 
     if no_worker:
         time.sleep(1.5)  # a worker would have sent it at start-up, and polls every second
@@ -181,8 +150,10 @@ def test_serve_on_sigterm_finishes_the_webhook_in_flight_and_records_it(
     sqlite_cli.json("agent", "webhook", "set", "cmj", receiver.url)
     _bind_now(sqlite_cli)
     receiver.fail_next(1, "hang")  # then drops the line, well within the 10 s timeout
-    port = _free_port()
-    processes.append(proc := _start("serve", "--port", str(port), "--database-url", sqlite_cli.url))
+    port = free_port()
+    processes.append(
+        proc := start_cli("serve", "--port", str(port), "--database-url", sqlite_cli.url)
+    )
     receiver.wait_for(1, timeout=PROCESS_TIMEOUT)
 
     _stop(proc)  # while the request hangs

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import socket
+import threading
 from dataclasses import replace
 from datetime import timedelta
 
@@ -308,3 +309,60 @@ def test_backoff_has_full_jitter_under_an_exponential_ceiling_with_a_cap() -> No
 def test_a_lease_shorter_than_a_batch_of_timeouts_is_refused() -> None:
     with pytest.raises(ValueError, match="lease"):
         DeliveryPolicy(timeout=10, batch_size=10, lease=timedelta(seconds=60))
+
+
+# ---------------------------------------------------------------------------------------------
+# One agent's slow or failing receiver costs only that agent
+
+
+def test_a_slow_receiver_delays_only_its_own_agents_events(
+    hooks: Hooks, other_receiver: Receiver
+) -> None:
+    # The slow answer must stay inside the timeout: this is slow, not down.
+    hooks.policy = replace(FAST, timeout=20.0, lease=timedelta(minutes=20))
+    with Receiver(hang_seconds=15) as slow:
+        hooks.set_endpoint("cmj", slow.url)
+        hooks.set_endpoint("pi", other_receiver.url)
+        hooks.bind("cmj", "ABC-1234")  # the older event: sent first
+        hooks.bind("pi", "XYZ-9876")
+        slow.fail_next(1, "slow")
+        attempted: list[int] = []
+        batch = threading.Thread(target=lambda: attempted.append(hooks.run()))
+        batch.start()
+        try:
+            slow.wait_for(1)
+            # pi's event arrives while cmj's receiver still holds its answer.
+            (got,) = other_receiver.wait_for(1, timeout=10)
+            assert got.answered == 200
+            assert hooks.event(_only_event(hooks, "cmj")).status == "pending"
+        finally:
+            slow.release_slow()
+            batch.join(timeout=20)
+    assert attempted == [2]
+    assert hooks.event(_only_event(hooks, "cmj")).status == "delivered"
+    assert hooks.event(_only_event(hooks, "pi")).status == "delivered"
+
+
+def test_after_a_failed_attempt_the_rest_of_that_agents_batch_waits_for_the_retry(
+    hooks: Hooks, receiver: Receiver, other_receiver: Receiver
+) -> None:
+    hooks.set_endpoint("cmj", receiver.url)
+    hooks.set_endpoint("pi", other_receiver.url)
+    for plate in ("ABC-1001", "ABC-1002", "ABC-1003"):
+        hooks.bind("cmj", plate)
+    hooks.bind("pi", "XYZ-9876")
+    receiver.fail_next(1, "hang")  # a timeout: the costliest failure
+
+    assert hooks.run() == 2  # cmj's first event and pi's event; not cmj's other two
+
+    assert len(receiver.requests) == 1
+    assert len(other_receiver.delivered) == 1
+    first, *rest = sorted(hooks.events("cmj"), key=lambda e: e.id)
+    assert (first.status, first.attempts) == ("pending", 1)
+    assert [(e.attempts, e.next_attempt_at) for e in rest] == [(0, first.next_attempt_at)] * 2
+    assert hooks.run() == 0  # nothing of cmj's is due before the retry
+
+    hooks.move_to_next_attempt(first.id)
+    assert hooks.run() == 3
+    ids = [r.webhook_id for r in receiver.delivered]
+    assert ids == [f"evt_{e.id}" for e in (first, *rest)]  # still oldest first

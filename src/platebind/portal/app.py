@@ -7,12 +7,17 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from platebind.api.errors import DATABASE_RETRY_AFTER_SECONDS, database_unavailable_handler
 from platebind.billing.bills import PaymentStep, RecordedPayment
 from platebind.portal import views_account, views_plates
+from platebind.portal.i18n import pick_locale
 from platebind.portal.messages import message_for
 from platebind.portal.templating import render
 from platebind.portal.web import (
+    LANGUAGE_COOKIE,
     PREFIX,
     CsrfRefused,
     LoginRequired,
@@ -30,17 +35,31 @@ async def _to_login(_request: Request, exc: Exception) -> Response:
 
 async def _csrf_refused(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CsrfRefused)
-    locale = exc.locale
+    return _error_page(exc.locale, "csrf_failed", 403)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    """A browser gets a page it can show, with the API's status and ``Retry-After``; every
+    other path keeps the API's problem document."""
+    if not request.url.path.startswith(f"{PREFIX}/"):
+        return await database_unavailable_handler(request, exc)
+    locale = pick_locale(request.cookies.get(LANGUAGE_COOKIE))
+    response = _error_page(locale, "service_unavailable", 503)
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
+def _error_page(locale: str, code: str, status: int) -> HTMLResponse:
     html = render(
         "error.html",
         locale,
-        error=message_for(locale, "csrf_failed"),
+        error=message_for(locale, code),
         member=None,
         csrf_token="",
         unread_notices=0,
         path=f"{PREFIX}/",
     )
-    return HTMLResponse(html, status_code=403)
+    return HTMLResponse(html, status_code=status)
 
 
 def install_portal(app: FastAPI, payment_step: PaymentStep | None = None) -> None:
@@ -52,6 +71,8 @@ def install_portal(app: FastAPI, payment_step: PaymentStep | None = None) -> Non
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="portal-static")
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(CsrfRefused, _csrf_refused)
+    for unavailable in (OperationalError, PoolTimeout):
+        app.add_exception_handler(unavailable, _database_unavailable)
     app.add_middleware(PortalSecurityHeaders)
 
     @app.get("/", include_in_schema=False)

@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -47,6 +48,7 @@ class DeliveryPolicy:
     backoff_cap: timedelta = timedelta(hours=1)
     max_attempts: int = 12
     idle_sleep: float = 1.0  # seconds between polls when nothing is due
+    parallel_agents: int = 8  # agents whose deliveries of one batch are sent side by side
     error_sleep: float = 5.0  # seconds to wait after the database failed
 
     def __post_init__(self) -> None:
@@ -55,8 +57,8 @@ class DeliveryPolicy:
         worst_batch = self.batch_size * 3 * self.timeout
         if self.lease.total_seconds() <= worst_batch:
             raise ValueError(f"lease must exceed {worst_batch:g} s (batch_size x 3 x timeout)")
-        if self.max_attempts < 1 or self.batch_size < 1:
-            raise ValueError("max_attempts and batch_size must be at least 1")
+        if self.max_attempts < 1 or self.batch_size < 1 or self.parallel_agents < 1:
+            raise ValueError("max_attempts, batch_size and parallel_agents must be at least 1")
 
 
 def retry_delay(policy: DeliveryPolicy, attempts: int, rng: random.Random) -> timedelta:
@@ -220,13 +222,22 @@ def record(
 
 
 def release(session: Session, event_ids: list[int], now: datetime) -> None:
-    """Give claimed but unsent events back (on shutdown), instead of letting leases run out."""
+    """Give claimed but unsent events back, due at ``now`` (on shutdown, or after their
+    agent's endpoint failed), instead of letting leases run out."""
     if event_ids:
         session.execute(
             update(OutboxEvent)
             .where(OutboxEvent.id.in_(event_ids), OutboxEvent.status == "pending")
             .values(next_attempt_at=now)
         )
+
+
+def deliveries_by_agent(deliveries: list[Delivery]) -> list[list[Delivery]]:
+    """The batch split per agent, each agent's deliveries in claim (oldest first) order."""
+    queues: dict[str, list[Delivery]] = {}
+    for delivery in deliveries:
+        queues.setdefault(delivery.agent_id, []).append(delivery)
+    return list(queues.values())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,32 +272,57 @@ class Dispatcher:
         self.stopping = threading.Event()
 
     def run_once(self, now: datetime | None = None) -> int:
-        """Claim one batch and send it; the number of events attempted."""
+        """Claim one batch and send it; the number of events attempted.
+
+        Each agent's events go in order, the agents side by side: a receiver that is slow or
+        hangs delays its own agent's events, not everybody's. After a failed attempt the rest
+        of that agent's batch waits for the failed event's retry instead of being sent into
+        the same failure (and costing a timeout each).
+        """
         claimed_at = now if now is not None else self.clock.now()
         with transaction(self.factory) as session:
             deliveries = claim_deliveries(session, claimed_at, self.policy)
-        for index, delivery in enumerate(deliveries):
-            if self.stopping.is_set():
-                self._release(deliveries[index:], now)
-                return index
-            self._deliver(delivery, now)
-        return len(deliveries)
+        queues = deliveries_by_agent(deliveries)
+        if len(queues) <= 1:
+            return sum(self._send_in_order(queue, now) for queue in queues)
+        workers = min(len(queues), self.policy.parallel_agents)
+        with ThreadPoolExecutor(workers, thread_name_prefix="platebind-webhook-send") as pool:
+            return sum(pool.map(lambda queue: self._send_in_order(queue, now), queues))
 
-    def _deliver(self, delivery: Delivery, now: datetime | None) -> None:
+    def _send_in_order(self, queue: list[Delivery], now: datetime | None) -> int:
+        """Send one agent's deliveries oldest first; the number attempted."""
+        for index, delivery in enumerate(queue):
+            if self.stopping.is_set():
+                self._release(queue[index:], now)
+                return index
+            retry_at = self._deliver(delivery, now)
+            if retry_at is not None:
+                self._release(queue[index + 1 :], retry_at)
+                return index + 1
+        return len(queue)
+
+    def _deliver(self, delivery: Delivery, now: datetime | None) -> datetime | None:
+        """Send and record one delivery; when it failed, the time the rest of its agent's
+        events should wait for (its next attempt, or now once it has failed for good)."""
         outcome = send(self.http, delivery, self.signing_clock.now(), self.policy.timeout)
         at = now if now is not None else self.clock.now()
         with transaction(self.factory) as session:
-            record(session, delivery, outcome, at, self.policy, self.rng)
-        if not outcome.delivered:
-            log.info(
-                "webhook attempt failed",
-                webhook_id=delivery.message_id,
-                agent=delivery.agent_id,
-                error=outcome.error,
-            )
+            event = record(session, delivery, outcome, at, self.policy, self.rng)
+            retry_at = event.next_attempt_at if event.status == "pending" else at
+        if outcome.delivered:
+            return None
+        log.info(
+            "webhook attempt failed",
+            webhook_id=delivery.message_id,
+            agent=delivery.agent_id,
+            error=outcome.error,
+        )
+        return retry_at
 
-    def _release(self, rest: list[Delivery], now: datetime | None) -> None:
-        at = now if now is not None else self.clock.now()
+    def _release(self, rest: list[Delivery], at: datetime | None) -> None:
+        if not rest:
+            return
+        at = at if at is not None else self.clock.now()
         with transaction(self.factory) as session:
             release(session, [d.event_id for d in rest], at)
 
