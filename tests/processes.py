@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 
 PROCESS_TIMEOUT = 30.0
 
 
-def start_cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
-    """``platebind ARGS`` as a child process (this interpreter), output captured as text."""
+def start_cli(
+    *args: str, env: Mapping[str, str] | None = None, log: Path | None = None
+) -> subprocess.Popen[str]:
+    """``platebind ARGS`` as a child process (this interpreter), stdout and stderr together
+    captured as text, or appended to ``log`` (a busy server would fill a pipe nobody reads)."""
     code = "from platebind.cli import main; main()"
-    return subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=None if env is None else dict(env),
-    )
+    with ExitStack() as stack:
+        output = stack.enter_context(log.open("a")) if log is not None else subprocess.PIPE
+        return subprocess.Popen(
+            [sys.executable, "-c", code, *args],
+            text=True,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=None if env is None else {**os.environ, **env},
+        )
 
 
 def free_port() -> int:

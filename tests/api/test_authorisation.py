@@ -11,9 +11,13 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select
 
 from platebind.billing.models import Charge
+from platebind.portal import accounts, sessions
+from platebind.portal.accounts import Registration
+from platebind.portal.models import MemberPlate
 from platebind.registry import agents, service
 from platebind.roadside import service as roadside
 from platebind.webhooks import service as webhooks
@@ -21,6 +25,7 @@ from tests.api.conftest import LiveServer
 from tests.conftest import ADMIN, Db
 from tests.parking.gate_world import LOT, OTHER_LOT, build_gate_world, post, tpe
 from tests.parking.gate_world import event as gate_event
+from tests.vehicles.extracts import ALICE, KEY
 
 BIND = {"scope": "tpe-lots", "vehicle_type": "car", "plate": "ABC-1234"}
 ENTRY = {
@@ -272,3 +277,94 @@ def test_every_operation_is_in_the_matrix(world: Fixture) -> None:
         for op in MATRIX
     }
     assert documented == covered
+
+
+# ---------------------------------------------------------------------------------------------
+# Members (portal sessions), anonymous visitors and administrators
+
+MEMBER_PAGES = [
+    "/portal/bills",
+    "/portal/bills/parking",
+    "/portal/plates",
+    "/portal/plates/car/XYZ-5678",
+    "/portal/notices",
+]
+# Every route that is neither a /v1 operation (the matrix) nor a portal page: none of them
+# acts on the registry. Administration has no HTTP route at all: it is the CLI, run by the
+# operator on the database's host.
+OPERATIONS_ROUTES = {
+    "/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+}
+
+
+@pytest.fixture
+def member_session(db: Db, world: Fixture) -> str:
+    """A logged-in portal member's session cookie (the member has XYZ-5678 on the list)."""
+    with db.tx() as s:
+        member = accounts.register(
+            s, Registration("member@example.tw", "a long passphrase", ALICE), db.clock.now(), KEY
+        )
+        s.add(
+            MemberPlate(
+                member_id=member.id, vehicle_type="car", plate="XYZ-5678", added_at=db.clock.now()
+            )
+        )
+        return sessions.start(s, db.clock.now(), member.id).token
+
+
+@pytest.mark.parametrize("op", MATRIX, ids=ids)
+def test_a_portal_members_session_opens_no_api_operation(
+    world: Fixture, member_session: str, op: Operation
+) -> None:
+    with httpx.Client(base_url=world.server.base_url, timeout=10) as client:
+        client.cookies.set(sessions.COOKIE_NAME, member_session)
+        path = op.path.format(
+            binding=world.binding,
+            delivery=world.delivery,
+            charge=world.charge,
+            session=world.session,
+            paying=world.paying,
+        )
+        response = client.request(op.method, path, json=op.body, content=op.content)
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "unauthenticated"
+
+
+def test_member_pages_need_a_member_session_not_an_api_key(
+    world: Fixture, member_session: str
+) -> None:
+    base = world.server.base_url
+    for path in MEMBER_PAGES:
+        member = httpx.get(base + path, cookies={sessions.COOKIE_NAME: member_session})
+        assert member.status_code == 200, (path, member.text)
+        for key in (None, world.keys["cmj"], world.keys[LOT], world.keys[WARDEN]):
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            refused = httpx.get(base + path, headers=headers)
+            assert refused.status_code == 303, (path, key)
+            assert refused.headers["location"].startswith("/portal/login")
+
+
+def _route_paths(app: FastAPI) -> set[str]:
+    """Every route's path template; FastAPI keeps included routers nested."""
+    paths = set()
+    for route in app.routes:
+        nested = getattr(route, "effective_route_contexts", None)
+        if nested is not None:
+            paths |= {context.path_format for context in nested()}
+        else:
+            paths.add(getattr(route, "path", ""))
+    return paths
+
+
+def test_no_route_outside_the_matrix_and_the_portal_acts_for_anyone(world: Fixture) -> None:
+    paths = _route_paths(world.server.app)
+    assert "/v1/bindings" in paths
+    assert "/portal/plates" in paths
+    others = {p for p in paths if not p.startswith(("/v1/", "/portal/")) and p != "/portal"}
+    assert others == OPERATIONS_ROUTES
