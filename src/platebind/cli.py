@@ -38,6 +38,7 @@ from platebind.cli_support import (
     shown_url,
 )
 from platebind.db import upgrade as upgrade_schema
+from platebind.doctor import cli as doctor_cli
 from platebind.parking import cli as parking_cli
 from platebind.portal import cli as portal_cli
 from platebind.registry import cli as registry_cli
@@ -72,6 +73,7 @@ daily.register("billing", lambda session, now: billing_tasks.run_daily(session, 
 roadside_cli.register(app)
 daily.register("roadside", lambda session, now: roadside_tasks.run_daily(session, now).as_dict())
 simulation_cli.register(app)
+doctor_cli.register(app)
 
 
 @db_app.command("upgrade")
