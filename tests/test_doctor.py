@@ -3,6 +3,7 @@ deployment passes, and each misconfiguration is named with its fix."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import uuid
@@ -19,6 +20,7 @@ from sqlalchemy import text
 from platebind.db import make_engine, upgrade
 from tests.cli_helpers import Cli, build_cli_world
 from tests.conftest import PG_ADMIN_URL, Db, _with_database
+from tests.vehicles.extracts import ALICE
 
 # Random-looking, long enough, no placeholder fragment (fixed: tests are deterministic).
 GOOD_KEY = "q3JvT9xWm2LcZr8HfB6yNd4KsAp7Ue1Vg5Ot0Ri"
@@ -147,8 +149,9 @@ def test_an_unmigrated_database_lists_its_pending_migrations(
         schema = finding(doc, "schema")
         assert schema["status"] == "fail"
         assert "is at revision 0007" in schema["message"]
-        assert "2 migration(s) pending: 0008 (roadside bills" in schema["message"]
+        assert "3 migration(s) pending: 0008 (roadside bills" in schema["message"]
         assert "0009 (bill reminders)" in schema["message"]
+        assert "0010 (key fingerprints)" in schema["message"]
         assert schema["fix"].startswith("run `platebind db upgrade`")
         # The state checks need the tables of the latest schema: not run on an old one.
         assert "worker" not in statuses(doc)
@@ -362,3 +365,20 @@ def test_a_daily_cycle_older_than_26_hours_warns(cli: Cli) -> None:
     assert stale["status"] == "warn"
     assert "tpe-lots since 2026/11/26 10:00" in stale["message"]
     assert "`platebind cycle run`" in stale["fix"]
+
+
+def test_a_key_other_than_the_one_the_hashes_were_made_with_fails(
+    cli: Cli, healthy_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert finding(doctor(cli, at=T), "id_hash_key_match")["status"] == "ok"  # none yet
+    extract = tmp_path / "extract.csv"
+    extract.write_text(f"vehicle_type,plate,owner_id\ncar,ABC-1234,{ALICE}\n")
+    cli.json("vehicles", "import", str(extract))
+    assert finding(doctor(cli, at=T), "id_hash_key_match")["status"] == "ok"
+    other = "another-random-key-that-is-long-enough-7d1e"
+    healthy_env.setenv("PLATEBIND_ID_HASH_KEY", other)
+    doc = doctor(cli, at=T, exit_code=1)
+    check = finding(doc, "id_hash_key_match")
+    assert check["status"] == "fail"
+    assert "set PLATEBIND_ID_HASH_KEY back" in check["fix"]
+    assert other not in json.dumps(doc)

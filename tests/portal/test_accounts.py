@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, text
 
-from platebind.portal import sessions
+from platebind.portal import accounts, sessions
 from platebind.portal.models import Member, PortalSession
+from platebind.vehicles.service import IdHashKeyChanged
 from tests.portal.conftest import ALICE_EMAIL, PASSWORD, PortalWorld
-from tests.vehicles.extracts import ALICE, BOB
+from tests.vehicles.extracts import ALICE, BOB, KEY
 
 
 def test_registration_logs_the_member_in_and_lands_on_my_bills(portal: PortalWorld) -> None:
@@ -145,3 +147,17 @@ def test_language_switch_sticks_to_the_member(portal: PortalWorld) -> None:
     other = portal.client()
     other.log_in(ALICE_EMAIL)
     assert "My bills" in other.page("/portal/bills").text
+
+
+def test_registration_with_another_hash_key_than_the_registrys_is_refused(
+    portal: PortalWorld,
+) -> None:
+    """The vehicle registry's hashes were made with KEY: a member hashed with another key
+    would never match a plate, so the registration is refused, not stored."""
+    form = accounts.Registration(ALICE_EMAIL, PASSWORD, ALICE)
+    other_key = "another-random-key-that-is-long-enough-7d1e"
+    with pytest.raises(IdHashKeyChanged), portal.db.tx() as s:
+        accounts.register(s, form, portal.db.clock.now(), other_key)
+    with portal.db.tx() as s:
+        assert s.scalars(select(Member)).all() == []
+        assert accounts.register(s, form, portal.db.clock.now(), KEY).email == ALICE_EMAIL

@@ -100,3 +100,19 @@ def test_json_output_is_only_the_document(cli: Cli, tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert json.loads(result.stdout)["inserted"] == 1
     assert result.stderr == ""
+
+
+def test_another_key_than_the_first_is_refused_and_nothing_changes(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A changed key would make every plate look re-owned and end every binding."""
+    first = cli.json("vehicles", "import", write(tmp_path, f"car,ABC-1234,{ALICE}"))
+    assert first["inserted"] == 1
+    monkeypatch.setenv(KEY_VARIABLE, "a-different-but-perfectly-random-key-4f9c2e")
+    moved = write(tmp_path, f"car,ABC-1234,{BOB}", f"car,BCD-2345,{BOB}", name="next.csv")
+    doc = cli.refusal("vehicles", "import", moved)
+    assert doc["code"] == "id_hash_key_changed"
+    assert "original key" in doc["detail"]
+    monkeypatch.setenv(KEY_VARIABLE, KEY)
+    again = cli.json("vehicles", "import", write(tmp_path, f"car,ABC-1234,{ALICE}"))
+    assert (again["inserted"], again["unchanged"], again["owner_changed"]) == (0, 1, 0)

@@ -24,6 +24,13 @@ from platebind.db import alembic_config, make_engine, normalise_url
 from platebind.doctor.findings import Finding, Status, cause_of
 from platebind.portal.models import OutgoingEmail
 from platebind.registry.models import CycleRun, Scope
+from platebind.vehicles.models import KeyFingerprint
+from platebind.vehicles.service import (
+    ID_HASH_KEY_NAME,
+    IdHashKeyInvalid,
+    id_hash_key,
+    key_fingerprint,
+)
 from platebind.webhooks.models import OutboxEvent, WebhookEndpoint
 
 # A claim pushes an event 10 minutes ahead (the dispatcher's lease) and a worker polls every
@@ -72,6 +79,7 @@ def check_database(
                 findings.append(schema)
                 if at_head:
                     findings += [_worker(conn, settings, now), _daily_cycle(conn, now)]
+                    findings += _id_hash_key_fingerprint(conn, settings)
                 if conn.dialect.name == "postgresql":
                     findings.append(_connections(conn, engine, processes))
             except SQLAlchemyError as exc:
@@ -221,6 +229,31 @@ def _daily_cycle(conn: Connection, now: datetime) -> Finding:
         "ok",
         f"ran within {hours} h for every scope (last {when(latest.isoformat())})",
     )
+
+
+def _id_hash_key_fingerprint(conn: Connection, settings: Settings) -> list[Finding]:
+    """The configured key is the one the stored national-ID hashes were made with."""
+    try:
+        key = id_hash_key(settings.id_hash_key)
+    except IdHashKeyInvalid:
+        return []  # the settings check reports it
+    stored = conn.scalar(
+        select(KeyFingerprint.fingerprint).where(KeyFingerprint.name == ID_HASH_KEY_NAME)
+    )
+    if stored is None:
+        return [Finding("id_hash_key_match", "ok", "no national ID has been hashed yet")]
+    if stored != key_fingerprint(key):
+        return [
+            Finding(
+                "id_hash_key_match",
+                "fail",
+                "PLATEBIND_ID_HASH_KEY is not the key this database's national-ID hashes "
+                "were made with: no member would match a vehicle, and the next registry import "
+                "would end every binding",
+                "set PLATEBIND_ID_HASH_KEY back to the original key (docs/deploy.md)",
+            )
+        ]
+    return [Finding("id_hash_key_match", "ok", "the key matches the stored national-ID hashes")]
 
 
 def _pool_limit(engine: Engine) -> int:

@@ -21,7 +21,7 @@ from platebind.errors import DomainError
 from platebind.plates import InvalidNationalId
 from platebind.portal.models import Member
 from platebind.vehicles.models import Vehicle
-from platebind.vehicles.service import owner_key
+from platebind.vehicles.service import check_key_fingerprint, owner_key
 
 PASSWORD_MIN_LENGTH = 10
 # argon2 hashes whatever it is given; a megabyte password would be a cheap way to burn CPU.
@@ -80,6 +80,7 @@ def _field_errors(session: Session, form: Registration, key: str) -> tuple[dict[
 
 def register(session: Session, form: Registration, now: datetime, id_key: str) -> Member:
     """A new member, or ``registration_invalid`` naming every refused field."""
+    check_key_fingerprint(session, id_key, now)
     errors, owner = _field_errors(session, form, id_key)
     if errors:
         raise RegistrationInvalid(

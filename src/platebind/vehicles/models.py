@@ -31,3 +31,18 @@ class Vehicle(Base):
     __table_args__ = (
         CheckConstraint("vehicle_type IN ('car', 'motorcycle')", name="vehicle_type"),
     )
+
+
+class KeyFingerprint(Base):
+    """Which secret a database's hashes were made with (an HMAC of a constant, not the key).
+
+    National IDs are kept only as keyed hashes, so a deployment that changes the key would
+    match no owner any more, and the next registry import would see every plate change owner
+    and end every binding. The fingerprint lets every use of the key refuse a different one.
+    """
+
+    __tablename__ = "key_fingerprints"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -23,17 +23,18 @@ from sqlalchemy.orm import Session
 
 from platebind import plates
 from platebind.clock import Clock
-from platebind.db import lock_key
+from platebind.db import dialect_insert, lock_key
 from platebind.errors import DomainError
 from platebind.registry import audit, queries, service
 from platebind.registry.audit import Actor
 from platebind.registry.rules import EndReason
-from platebind.vehicles.models import Vehicle
+from platebind.vehicles.models import KeyFingerprint, Vehicle
 
 HEADER = ("vehicle_type", "plate", "owner_id")
 MAX_LISTED_ERRORS = 100
 BATCH_SIZE = 1000
 MIN_KEY_LENGTH = 32
+ID_HASH_KEY_NAME = "id_hash_key"
 # Fragments of the values people paste from examples; a key containing one is not a secret.
 _PLACEHOLDERS = ("changeme", "replaceme", "placeholder", "yoursecret", "secretkey", "example")
 _SHOWN_VALUE_LENGTH = 40
@@ -43,6 +44,12 @@ _BOM = "\ufeff"
 class IdHashKeyInvalid(DomainError):
     code = "id_hash_key_invalid"
     title = "The national-ID hash key is missing or unsafe"
+    status = 500
+
+
+class IdHashKeyChanged(DomainError):
+    code = "id_hash_key_changed"
+    title = "The national-ID hash key is not the one this database's hashes were made with"
     status = 500
 
 
@@ -68,6 +75,40 @@ def id_hash_key(configured: SecretStr | None) -> str:
     if len(set(key)) < 4 or any(p in folded for p in _PLACEHOLDERS):
         raise IdHashKeyInvalid(f"{name} is a placeholder value; set it to a random secret")
     return key
+
+
+def key_fingerprint(key: str) -> str:
+    """An HMAC of a fixed text under ``key``: tells keys apart without revealing them."""
+    return hmac.new(
+        key.encode(), b"platebind id-hash-key fingerprint v1", hashlib.sha256
+    ).hexdigest()
+
+
+def stored_key_fingerprint(session: Session) -> str | None:
+    row = session.get(KeyFingerprint, ID_HASH_KEY_NAME)
+    return None if row is None else row.fingerprint
+
+
+def check_key_fingerprint(session: Session, key: str, now: datetime) -> None:
+    """Refuse ``key`` if this database's IDs were hashed with another; remember it on first use.
+
+    Changing the key is not a rotation: every stored hash would stop matching (see
+    docs/deploy.md). Set the old key back, or start from an empty registry and portal.
+    """
+    stored = stored_key_fingerprint(session)
+    if stored is None:
+        insert_once = (
+            dialect_insert(session)(KeyFingerprint)
+            .values(name=ID_HASH_KEY_NAME, fingerprint=key_fingerprint(key), recorded_at=now)
+            .on_conflict_do_nothing()
+        )
+        session.execute(insert_once)
+        stored = stored_key_fingerprint(session)
+    if stored is not None and not hmac.compare_digest(stored, key_fingerprint(key)):
+        raise IdHashKeyChanged(
+            "PLATEBIND_ID_HASH_KEY differs from the key this database's national-ID hashes "
+            "were made with; set the original key back (a new key matches no stored hash)"
+        )
 
 
 def owner_key(national_id: str, key: str) -> str:
@@ -308,6 +349,7 @@ def import_extract(
     """
     now = clock.now()
     lock_key(session, "vehicles.import")  # one import at a time
+    check_key_fingerprint(session, key, now)
     check, summary = _Validation(), ImportSummary()
     owner_changes: list[tuple[str, str]] = []
     batch: list[ExtractRow] = []
