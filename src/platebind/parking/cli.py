@@ -25,7 +25,7 @@ from platebind.cli_support import (
 )
 from platebind.parking import keys, service
 from platebind.parking.errors import LotFileInvalid
-from platebind.registry.cli_shared import admin_actor
+from platebind.registry.cli_shared import KeyIdOption, admin_actor, revoke_keys_command
 from platebind.tariffs.describe import describe_tariff
 from platebind.tariffs.model import tariff_from_json
 
@@ -170,3 +170,15 @@ def key(
         as_json,
         lambda d: f"API key for lot {d['lot']} (shown only once; store it now):\n{d['api_key']}",
     )
+
+
+@lot_app.command("key-revoke")
+def key_revoke(
+    lot_id: IdArgument,
+    key_id: KeyIdOption = None,
+    at: At = None,
+    as_json: AsJson = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke the lot's keys (or one controller's, --key-id); they stop working at once."""
+    revoke_keys_command(keys.LOT_KEY, lot_id, key_id, at, as_json, database_url)

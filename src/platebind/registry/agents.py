@@ -15,7 +15,7 @@ from platebind.clock import Clock
 from platebind.errors import InvalidInput
 from platebind.registry import audit
 from platebind.registry.audit import Actor
-from platebind.registry.errors import AgentNotFound, AlreadyExists
+from platebind.registry.errors import AgentNotFound, AlreadyExists, KeyNotFound
 from platebind.registry.models import Accreditation, Agent, ApiKey
 from platebind.registry.scopes import get_scope
 
@@ -68,12 +68,31 @@ def authenticate(session: Session, presented: str) -> ApiKey | None:
     return key
 
 
-def revoke_keys(session: Session, clock: Clock, kind: str, subject_id: str) -> None:
-    session.execute(
-        update(ApiKey)
-        .where(ApiKey.kind == kind, ApiKey.subject_id == subject_id, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=clock.now())
+def revoke_keys(
+    session: Session, clock: Clock, kind: str, subject_id: str, key_id: str | None = None
+) -> int:
+    """Revoke the subject's live keys (only ``key_id``, the part after ``pbk_``, if given);
+    how many were revoked. Takes effect on the next request: keys are not cached."""
+    stmt = update(ApiKey).where(
+        ApiKey.kind == kind, ApiKey.subject_id == subject_id, ApiKey.revoked_at.is_(None)
     )
+    if key_id is not None:
+        stmt = stmt.where(ApiKey.id == key_id)
+    result = session.execute(stmt.values(revoked_at=clock.now()))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def revoke_subject_keys(
+    session: Session, clock: Clock, actor: Actor, kind: str, subject_id: str, key_id: str | None
+) -> int:
+    """Revoke an agent's, lot's or warden's keys (one, or all), audited; ``key_not_found``
+    when none was live."""
+    revoked = revoke_keys(session, clock, kind, subject_id, key_id)
+    if revoked == 0:
+        which = f"key {key_id!r}" if key_id is not None else "key"
+        raise KeyNotFound(f"{kind} {subject_id!r} has no live {which}")
+    audit.record(session, actor, clock.now(), f"{kind}.key_revoke", object_id=subject_id)
+    return revoked
 
 
 def add_agent(
@@ -134,6 +153,15 @@ def accredited_scopes(session: Session, agent_id: str) -> list[str]:
 
 def is_accredited(session: Session, agent_id: str, scope_id: str) -> bool:
     return session.get(Accreditation, (agent_id, scope_id)) is not None
+
+
+def add_key(session: Session, clock: Clock, actor: Actor, agent_id: str) -> str:
+    """Another key; the old ones keep working until revoked (a rotation with overlap: the
+    agent deploys the new key, then the authority revokes the old one)."""
+    get_agent(session, agent_id)
+    key = issue_key(session, clock, "agent", agent_id)
+    audit.record(session, actor, clock.now(), "agent.key_issue", object_id=agent_id)
+    return key
 
 
 def rotate_key(session: Session, clock: Clock, actor: Actor, agent_id: str) -> str:

@@ -21,7 +21,13 @@ from platebind.cli_support import (
 )
 from platebind.registry import agents, scopes, service
 from platebind.registry.agents import AgentProfile
-from platebind.registry.cli_shared import admin_actor, binding_text, end_doc
+from platebind.registry.cli_shared import (
+    KeyIdOption,
+    admin_actor,
+    binding_text,
+    end_doc,
+    revoke_keys_command,
+)
 from platebind.registry.errors import InvalidScopeSettings
 from platebind.registry.models import Agent
 from platebind.registry.schemas import AgentOut, ScopeOut
@@ -188,6 +194,30 @@ def agent_key_rotate(
         key = agents.rotate_key(session, command_clock(at), admin_actor(), agent_id)
     doc = {"agent": agent_id, "api_key": key}
     emit(doc, as_json, lambda d: _key_text(d["agent"], d["api_key"]) + "\nOld keys are revoked.")
+
+
+@agent_app.command("key-add")
+def agent_key_add(
+    agent_id: IdArgument, at: At = None, as_json: AsJson = False, database_url: DatabaseUrl = None
+) -> None:
+    """Issue another API key; the old ones keep working until `agent key-revoke` (a rotation
+    without downtime: the agent deploys the new key first)."""
+    with open_session(database_url, as_json) as session:
+        key = agents.add_key(session, command_clock(at), admin_actor(), agent_id)
+    doc = {"agent": agent_id, "api_key": key}
+    emit(doc, as_json, lambda d: _key_text(d["agent"], d["api_key"]) + "\nOld keys still work.")
+
+
+@agent_app.command("key-revoke")
+def agent_key_revoke(
+    agent_id: IdArgument,
+    key_id: KeyIdOption = None,
+    at: At = None,
+    as_json: AsJson = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke the agent's keys (or one of them, --key-id); they stop working at once."""
+    revoke_keys_command("agent", agent_id, key_id, at, as_json, database_url)
 
 
 def _set_status(

@@ -1,13 +1,17 @@
-"""What the registry's plate commands and its admin commands both print, and who acts."""
+"""What the registry's plate commands and its admin commands both print, who acts, and the
+key revocation the agent, lot and roadside commands share."""
 
 from __future__ import annotations
 
 import getpass
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from platebind.cli_support import table, when
+import typer
+
+from platebind.cli_support import command_clock, emit, open_session, table, when
 from platebind.clock import Clock, taipei_iso
-from platebind.registry import service
+from platebind.registry import agents, service
 from platebind.registry.audit import Actor
 from platebind.registry.models import Binding
 from platebind.registry.schemas import BindingOut
@@ -55,3 +59,39 @@ def binding_rows(docs: list[dict[str, Any]]) -> str:
         for d in docs
     ]
     return table(("scope", "agent", "status", "from", "to", "reason"), rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Revoking keys (agents', lots' and wardens': one rule, three commands)
+
+KeyIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--key-id",
+        help="Only this key: the part between 'pbk_' and the next '_'. Default: every live key.",
+    ),
+]
+
+
+def revoke_keys_command(
+    kind: str,
+    subject_id: str,
+    key_id: str | None,
+    at: datetime | None,
+    as_json: bool,
+    database_url: str | None,
+) -> None:
+    """Revoke and report; the keys stop working on the next request."""
+    with open_session(database_url, as_json) as session:
+        revoked = agents.revoke_subject_keys(
+            session, command_clock(at), admin_actor(), kind, subject_id, key_id
+        )
+    doc = {"kind": kind, "subject": subject_id, "key_id": key_id, "revoked": revoked}
+    emit(
+        doc,
+        as_json,
+        lambda d: (
+            f"revoked {d['revoked']} key(s) of {d['kind']} {d['subject']}; "
+            "they stop working at once"
+        ),
+    )

@@ -57,6 +57,11 @@ class AgentNotFound(NotFound):
     title = "No such agent"
 
 
+class KeyNotFound(NotFound):
+    code = "key_not_found"
+    title = "No such live key"
+
+
 class BindingNotFound(NotFound):
     code = "binding_not_found"
     title = "No such binding"

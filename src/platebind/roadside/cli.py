@@ -22,7 +22,7 @@ from platebind.cli_support import (
     open_session,
     table,
 )
-from platebind.registry.cli_shared import admin_actor
+from platebind.registry.cli_shared import KeyIdOption, admin_actor, revoke_keys_command
 from platebind.roadside import importer, service, settlement
 from platebind.roadside.errors import RoadsideFileInvalid
 
@@ -50,6 +50,18 @@ def key(
         api_key = service.issue_warden_key(session, command_clock(at), admin_actor(), warden_id)
     doc = {"warden": warden_id, "api_key": api_key}
     emit(doc, as_json, lambda d: f"API key for {d['warden']} (shown only once):\n{d['api_key']}")
+
+
+@roadside_app.command("key-revoke")
+def key_revoke(
+    warden_id: IdArgument,
+    key_id: KeyIdOption = None,
+    at: At = None,
+    as_json: AsJson = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke a warden's or meter's keys (or one, --key-id); they stop working at once."""
+    revoke_keys_command(service.WARDEN_KEY, warden_id, key_id, at, as_json, database_url)
 
 
 @roadside_app.command("rules")
