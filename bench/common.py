@@ -158,6 +158,27 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name from ``/proc/cpuinfo`` (Linux); None elsewhere."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                name, _, value = line.partition(":")
+                if name.strip() == "model name":
+                    return value.strip()
+    except OSError:
+        pass
+    return None
+
+
+def usable_cores() -> int | None:
+    """The cores this process may run on (what ``nproc`` prints), which a container or
+    ``taskset`` can make fewer than ``os.cpu_count()``."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count()
+
+
 def format_number(value: object) -> str:
     """Figures for people: thousands separators, no false precision."""
     if isinstance(value, bool) or value is None:

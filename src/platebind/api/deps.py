@@ -96,8 +96,11 @@ def principal(request: Request) -> Principal:
         return Principal(key.kind, key.subject_id, key.id, request_id(request), status)
 
 
-def agent_principal(caller: Annotated[Principal, Depends(principal)]) -> Principal:
-    """An agent's key, of an agent allowed to act (403 when suspended or offboarded)."""
+async def agent_principal(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+    """An agent's key, of an agent allowed to act (403 when suspended or offboarded).
+
+    async, like ``get_clock``: no I/O here, and a sync dependency costs a thread-pool hand-off
+    on every agent request."""
     if caller.kind != "agent":
         raise Forbidden("this operation is for payment agents' keys")
     if caller.subject_status != "active":

@@ -12,6 +12,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from platebind.api.deps import Caller, ClockDep, Forbidden, Principal, ReadSession, WriteSession
@@ -49,16 +50,23 @@ _BAD_CLOSE = problem_response(
 )
 
 
-def lot_caller(lot_id: LotId, request: Request, caller: Caller) -> Principal:
-    """A lot's key, acting for its own lot."""
+async def lot_caller(lot_id: LotId, request: Request, caller: Caller) -> Principal:
+    """A lot's key, acting for its own lot.
+
+    async: the usual answer needs no I/O, and a sync dependency would cost a thread-pool
+    hand-off on every gate event; only the rare refusal goes to a thread for its look-up."""
     if caller.kind != LOT_KEY:
         raise Forbidden("this operation is for lot operators' keys")
     if caller.subject_id != lot_id:
         # Rare, so its look-up costs nothing on the hot path: another lot is 403, none 404.
-        with transaction(request.app.state.read_session_factory) as session:
-            keys.check_lot(session, lot_id)
+        await run_in_threadpool(_check_lot, request, lot_id)
         raise Forbidden(f"this key is lot {caller.subject_id}'s; it cannot act for {lot_id}")
     return caller
+
+
+def _check_lot(request: Request, lot_id: str) -> None:
+    with transaction(request.app.state.read_session_factory) as session:
+        keys.check_lot(session, lot_id)
 
 
 LotCaller = Annotated[Principal, Depends(lot_caller)]
