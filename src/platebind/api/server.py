@@ -72,6 +72,9 @@ def run_server(
             port=port,
             workers=workers,
             log_level="info",
+            # RequestContext writes one JSON line per request (with its id); uvicorn's own
+            # access line would only repeat it, at a cost measured in bench/load.py.
+            access_log=False,
             server_header=False,
         )
 
