@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint format bench i18n screenshots clean
+.PHONY: run test lint format bench chaos i18n screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.registry
+
+# The long crash run: SIGKILL serve (and cycle run, webhook delivery, statement export) under
+# load KILLS times over SQLite and PostgreSQL, then check every invariant (tests/chaos); and
+# the 10,000-event gate replay. `make test` runs 4 kills per database and a 2,000-event replay.
+KILLS ?= 64
+SEED ?= 1
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos --database both --kills $(KILLS) --seed $(SEED)
+	PLATEBIND_REPLAY_EVENTS=10000 $(BIN)/python -m pytest -q tests/parking/test_gate_replay.py
 
 # Extract the portal's messages and merge them into the zh-TW catalogue (then translate the
 # new entries; tests/portal/test_i18n.py fails while one is missing).

@@ -114,3 +114,25 @@ def test_charges_correct_credits_the_agent(billing: Billing) -> None:
         billing, "charges", "correct", "nope", "--amount", "-1", "--reason", "x", exit_code=1
     )
     assert bad["code"] == "invalid_input"
+
+
+def test_an_export_clears_what_a_killed_export_left_behind(
+    billing: Billing, tmp_path: Path
+) -> None:
+    """A SIGKILL between writing and renaming leaves a hidden temporary file (the crash
+    harness, tests/chaos, kills exports there); the next export removes it."""
+    a_day_of_business(billing)
+    out = tmp_path / "statements"
+    out.mkdir()
+    leftover = out / ".cmj-2026-11-26.csv.k1ll3d"
+    leftover.write_bytes(b"charge_id,half a li")
+    unrelated = out / ".cmj-2026-11-27.csv.k1ll3d"  # another day's: not this export's
+    unrelated.write_bytes(b"")
+    run_json(billing, "statements", "export", "2026-11-26", "--dir", str(out), "--at", AFTER_DAY)
+    assert not leftover.exists()
+    assert unrelated.exists()
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".cmj-2026-11-27")) == [
+        "cmj-2026-11-26.csv",
+        "jko-2026-11-26.csv",
+        "pi-2026-11-26.csv",
+    ]

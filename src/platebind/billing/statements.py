@@ -10,6 +10,7 @@ a million lines needs the memory of one chunk.
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import os
 import tempfile
@@ -322,13 +323,31 @@ def _write_csv(
         if on_lines is not None:
             on_lines(count)
 
+    _remove_leftovers(path)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in render_csv(lines(session, statement), on_chunk=counted):
                 out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())  # the data is on disk before the name points at it
         os.replace(temporary, path)
+        _sync_directory(directory)  # and the rename survives a power cut
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return ExportedFile(statement.agent_id, path, written)
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Temporary files of ``path`` left by an export that was killed before its rename."""
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*"):
+        leftover.unlink(missing_ok=True)
+
+
+def _sync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
