@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint format bench chaos i18n screenshots clean
+.PHONY: run test lint format bench chaos fuzz i18n screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.registry
+
+# Long fuzz runs (`make test` runs 100 seeded inputs per fuzzer): each fuzzer with 20,000
+# unseeded inputs (a failure prints its seed and input), deeper stateful schemathesis
+# scenarios, and the stateless schema fuzzing at 500 examples per operation.
+fuzz: $(STAMP)
+	PLATEBIND_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest -q -o timeout=0 tests/fuzz
+	PLATEBIND_STATEFUL_EXAMPLES=300 PLATEBIND_STATEFUL_STEPS=12 \
+		$(BIN)/python -m pytest -q -o timeout=0 tests/api/test_schema_stateful.py
+	PLATEBIND_SCHEMA_EXAMPLES=500 $(BIN)/python -m pytest -q -o timeout=0 tests/api/test_schema.py
 
 # The long crash run: SIGKILL serve (and cycle run, webhook delivery, statement export) under
 # load KILLS times over SQLite and PostgreSQL, then check every invariant (tests/chaos); and

@@ -57,7 +57,10 @@ def parse_at(text: str) -> datetime:
         raise ValueError(f"{text!r} is not an ISO-8601 time, e.g. 2026-11-28T04:00+08:00") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=TAIPEI)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 in Taipei is a year before the first one in UTC
+        raise ValueError(f"{text!r} is out of range") from None
 
 
 def taipei(at: datetime) -> datetime:

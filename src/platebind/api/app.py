@@ -16,6 +16,7 @@ from platebind import __version__
 from platebind.api import health
 from platebind.api.docs import finish_openapi
 from platebind.api.errors import install_error_handlers
+from platebind.api.limits import BodyLimit
 from platebind.api.middleware import RequestContext, configure_logging
 from platebind.billing import api as billing_api
 from platebind.clock import Clock, SystemClock
@@ -64,6 +65,7 @@ def create_app(
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.read_session_factory = read_only_factory(engine)
+    app.add_middleware(BodyLimit)  # first added, innermost: its 413s get every header
     install_error_handlers(app)
     roadside_settlement.install()  # this app's settle route may settle roadside charges
     install_portal(app)

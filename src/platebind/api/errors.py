@@ -105,12 +105,13 @@ async def http_error_handler(request: Request, exc: Exception) -> ProblemRespons
     if exc.status_code == 400:
         # The framework's only 400 is a body it could not decode (e.g. not UTF-8): that is
         # invalid input like malformed JSON, and answered the same way.
+        reason = _unreadable_body(exc.__cause__) or str(exc.detail)
         return problem(
             422,
             "validation_error",
-            f"the request body could not be read: {exc.detail}",
+            f"the request body could not be read: {reason}",
             title="Invalid request",
-            errors=[{"in": "body", "field": "body", "message": str(exc.detail), "type": "decode"}],
+            errors=[{"in": "body", "field": "body", "message": reason, "type": "decode"}],
         )
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     if exc.status_code == 404 and exc.detail == _phrase(404):
@@ -118,6 +119,18 @@ async def http_error_handler(request: Request, exc: Exception) -> ProblemRespons
     else:
         detail = str(exc.detail)
     return problem(exc.status_code, code, detail, headers=exc.headers)
+
+
+def _unreadable_body(cause: BaseException | None) -> str | None:
+    """Why the framework could not decode a body, said plainly (its own 400 says only "There
+    was an error parsing the body")."""
+    if isinstance(cause, UnicodeDecodeError):
+        return f"the body is not UTF-8 text (invalid byte at offset {cause.start})"
+    if isinstance(cause, RecursionError):
+        return "the JSON is nested too deeply"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "a number in the JSON has too many digits"
+    return None
 
 
 def _internal_error() -> ProblemResponse:

@@ -30,7 +30,7 @@ from platebind.errors import DomainError, InvalidInput
 
 HEADER = "Idempotency-Key"
 KEPT_FOR = timedelta(hours=24)
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 _PENDING = 0
 
 
@@ -64,7 +64,7 @@ def run_once(
     """Run ``work`` unless this (credential, key) already has an answer; answer it either way."""
     if key is None:
         return _response(*_encoded(work()))
-    if not _KEY.match(key):
+    if not _KEY.fullmatch(key):
         raise InvalidInput(f"{HEADER} must be 1-255 visible ASCII characters")
     if not _claim(session, caller.key_id, key, request_hash):
         return _replay(session, caller.key_id, key, request_hash)

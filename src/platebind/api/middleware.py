@@ -18,7 +18,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = b"x-request-id"
-_SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,80}$")
+_SANE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,80}")
 
 access_log = structlog.get_logger("platebind.access")
 
@@ -41,7 +41,7 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 def _incoming_id(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
-        if name == REQUEST_ID_HEADER and _SANE_ID.match(value):
+        if name == REQUEST_ID_HEADER and _SANE_ID.fullmatch(value):
             return value.decode()
     return None
 

@@ -36,6 +36,7 @@ from platebind.clock import parse_at, taipei, taipei_iso
 REQUIRED = ("charge_id", "kind", "amount")
 COMPARED_TEXT = ("reference", "plate")
 LISTED_ERRORS = 20
+MAX_AMOUNT = 2**63 - 1
 _IN_CHUNK = 500
 
 Key = tuple[str, str]
@@ -124,6 +125,8 @@ def _line(number: int, header: Sequence[str], cells: Sequence[str]) -> TheirLine
         at = parse_at(row["at"]) if row.get("at") else None
     except ValueError as exc:
         return f"line {number}: {exc}"
+    if not -MAX_AMOUNT <= amount <= MAX_AMOUNT:  # the report is JSON of 64-bit integers
+        return f"line {number}: amount {row['amount'][:40]} is out of range"
     return TheirLine(number, charge_id, row["kind"], amount, at, row)
 
 

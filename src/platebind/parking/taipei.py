@@ -9,6 +9,7 @@ entrance at 0, 0 is an entrance whose position the city does not know (skipped, 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from platebind.tariffs.payex import PayexReading
 MAX_ID_LENGTH = 32
 MAX_LISTED_ERRORS = 100
 _UNKNOWN_CAPACITY = -9
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # The feed's capacity field of each tariff class.
 CAPACITY_FIELDS = {
     TariffClass.CAR: "totalcar",
@@ -138,10 +140,30 @@ def _identity(index: int, lot: Mapping[str, Any], check: Check) -> str | None:
     return lot_id
 
 
+def _unstorable_text(lot: Mapping[str, Any]) -> bool:
+    """Whether any text of the lot (keys and values, nested ones included) holds a NUL or a
+    lone surrogate: neither database can store them (PostgreSQL refuses NUL in text and JSON;
+    a surrogate cannot be encoded as UTF-8), and a JSON file can carry both as escapes."""
+    pending: list[Any] = [lot]
+    while pending:  # iterative: the nesting is as deep as the file makes it
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value or _SURROGATE.search(value):
+                return True
+        elif isinstance(value, Mapping):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
+
+
 def check_lot(index: int, lot: Mapping[str, Any], check: Check) -> LotRecord | None:
     """The record of one lot, or None with its problems added to ``check``."""
     lot_id = _identity(index, lot, check)
     report: list[tuple[str, str]] = []
+    if _unstorable_text(lot):
+        report.append(("text", "contains a NUL character or a lone surrogate"))
     name = _text(lot.get("name"))
     if name is None:
         report.append(("name", "missing"))

@@ -11,6 +11,7 @@ refused lines are kept, to be reported.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +35,7 @@ BATCH = 1000
 MAX_LISTED = 10_000
 
 Line = tuple[int, dict[str, Any]]
+_AMOUNT = re.compile("[0-9]{1,18}")
 
 
 def read_lines(path: Path) -> Iterator[Line]:
@@ -54,6 +56,10 @@ def read_lines(path: Path) -> Iterator[Line]:
                 yield reader.line_num, row
         except UnicodeDecodeError as exc:
             raise RoadsideFileInvalid(f"the file is not UTF-8 text: {exc}", errors=[]) from exc
+        except csv.Error as exc:  # e.g. a cell beyond the csv module's field size limit
+            raise RoadsideFileInvalid(
+                f"line {reader.line_num}: not readable as CSV ({exc})", errors=[]
+            ) from exc
 
 
 def record_of(row: dict[str, Any]) -> BillRecord:
@@ -78,7 +84,9 @@ def record_of(row: dict[str, Any]) -> BillRecord:
             raise RoadsideBillInvalid(f"{name}: {exc}", field=name) from exc
 
     amount = text("amount")
-    if amount is not None and not amount.isdigit():
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses, and a cap on the
+    # length keeps int() from refusing 4,300 digits (check() then applies MAX_AMOUNT).
+    if amount is not None and not _AMOUNT.fullmatch(amount):
         raise RoadsideBillInvalid("amount is a whole number of TWD", field="amount")
     started, issued = (
         at("started_at", required("started_at")),

@@ -18,7 +18,9 @@ def load_feed(path: Path) -> list[dict[str, Any]]:
     ``payex``; anything else is a :class:`TariffFileInvalid` naming what is wrong."""
     try:
         document = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError as exc:
+        raise TariffFileInvalid(f"{path} is not a readable JSON file: nested too deeply") from exc
+    except (OSError, ValueError) as exc:  # not UTF-8, not JSON, a number of 4,300+ digits
         raise TariffFileInvalid(f"{path} is not a readable JSON file: {exc}") from exc
     data = document.get("data") if isinstance(document, dict) else None
     lots = data.get("park") if isinstance(data, dict) else None
@@ -37,7 +39,7 @@ def capacity(lot: Mapping[str, Any], field: str) -> int | None:
     value = lot.get(field)
     try:
         count = int(value) if value is not None and str(value).strip() != "" else None
-    except ValueError:
+    except (ValueError, TypeError, OverflowError):  # text, a list or an object, 1e999
         return None
     return None if count is None or count < 0 else count
 

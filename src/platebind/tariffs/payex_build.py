@@ -141,6 +141,9 @@ def _grace(draft: ClassDraft, out: _Problems) -> Grace | None:
     if not draft.grace:
         return None
     minutes, inclusive = draft.grace[0]
+    if not 1 <= minutes <= MINUTES_PER_DAY:  # 「0分鐘內免費」 is no grace period at all
+        out.plain.append(f"{minutes} free minutes is not a grace period (1 to {MINUTES_PER_DAY})")
+        return None
     return Grace(minutes=minutes, inclusive=inclusive)
 
 
