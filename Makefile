@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/platebind demo --port $(PORT)
 
+# Tests run in parallel, one process per core (at most 4: the PostgreSQL concurrency tests
+# each open dozens of connections, and max_connections is 100 by default).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
