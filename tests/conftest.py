@@ -10,7 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,6 +107,28 @@ def _truncate_all(engine: Engine) -> None:
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
     if request.param == "sqlite":
         path = tmp_path / "platebind.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    engine = make_engine(url)
+    try:
+        yield Db(url, engine, make_session_factory(engine), FixedClock(T0))
+    finally:
+        if engine.dialect.name == "postgresql":
+            _truncate_all(engine)
+        engine.dispose()
+
+
+@contextmanager
+def module_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[Db]:
+    """A migrated database of the fixture's dialect (``request.param``) for a module-scoped
+    fixture (one server and seed shared by many generated tests); PostgreSQL's tables are
+    emptied at the end."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp(name) / "platebind.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         url = f"sqlite:///{path}"
     else:

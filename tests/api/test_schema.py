@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -36,10 +35,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from platebind.api.app import create_app
-from platebind.clock import FixedClock
-from platebind.db import make_engine, make_session_factory
 from tests.api.conftest import serve
-from tests.conftest import T0, Db, _truncate_all
+from tests.conftest import module_database
 from tests.registry.world import build_world
 
 Case = GenericCase[Any]
@@ -173,24 +170,12 @@ def target(
     seed per generated test would cost more than the fuzzing itself. Generated requests share
     the database, so later operations see what earlier ones wrote.
     """
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("schema") / "platebind.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    engine = make_engine(url)
-    db = Db(url, engine, make_session_factory(engine), FixedClock(T0))
-    try:
+    with module_database(request, tmp_path_factory, "schema") as db:
         keys = build_world(db).keys
-        with serve(create_app(url, clock=db.clock)) as server:
+        with serve(create_app(db.url, clock=db.clock)) as server:
             _seed(server.base_url, keys)
             auth = {"Authorization": f"Bearer {keys['cmj']}"}
             yield Target(server.base_url, auth, db.dialect)
-    finally:
-        if db.dialect == "postgresql":
-            _truncate_all(engine)
-        engine.dispose()
 
 
 # ---------------------------------------------------------------------------------------------

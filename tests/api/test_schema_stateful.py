@@ -14,7 +14,6 @@ Bounded for the normal suite (few scenarios of few steps, ``derandomize``); deep
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,15 +27,14 @@ from schemathesis import HookContext, Response
 from sqlalchemy import select
 
 from platebind.api.app import create_app
-from platebind.clock import FixedClock
-from platebind.db import Base, make_engine, make_session_factory
+from platebind.db import Base
 from platebind.models import import_all_models
 from platebind.registry import service as registry
 from platebind.roadside import service as roadside
 from platebind.webhooks import service as webhooks
 from tests.api.conftest import serve
 from tests.api.test_schema import Case, validate
-from tests.conftest import ADMIN, T0, Db, _truncate_all
+from tests.conftest import ADMIN, T0, Db, module_database
 from tests.parking.gate_world import LOT, build_gate_world
 
 SCENARIOS = int(os.environ.get("PLATEBIND_STATEFUL_EXAMPLES", "12"))
@@ -197,23 +195,11 @@ def _seed(db: Db) -> dict[str, str]:
 def target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Target]:
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("stateful") / "platebind.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    engine = make_engine(url)
-    db = Db(url, engine, make_session_factory(engine), FixedClock(T0))
-    try:
+    with module_database(request, tmp_path_factory, "stateful") as db:
         keys = _seed(db)
         snapshot = Snapshot.take(db)
-        with serve(create_app(url, clock=db.clock)) as server:
+        with serve(create_app(db.url, clock=db.clock)) as server:
             yield Target(server.base_url, keys, snapshot)
-    finally:
-        if db.dialect == "postgresql":
-            _truncate_all(engine)
-        engine.dispose()
 
 
 # ---------------------------------------------------------------------------------------------

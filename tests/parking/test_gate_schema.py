@@ -5,7 +5,6 @@ status, content type, body — and never a 5xx."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,11 +18,9 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from platebind.api.app import create_app
-from platebind.clock import FixedClock
-from platebind.db import make_engine, make_session_factory
 from tests.api.conftest import serve
 from tests.api.test_schema import FUZZ_SETTINGS, Case, schema, validate
-from tests.conftest import T0, Db, _truncate_all
+from tests.conftest import module_database
 from tests.parking.gate_world import LOT, bind, build_gate_world, tpe
 
 NOW = tpe("2026-11-27 12:00")
@@ -63,26 +60,14 @@ def _seed(base_url: str, key: str) -> list[str]:
 def target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Target]:
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("gates") / "platebind.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    engine = make_engine(url)
-    db = Db(url, engine, make_session_factory(engine), FixedClock(T0))
-    try:
+    with module_database(request, tmp_path_factory, "gates") as db:
         world = build_gate_world(db)
         bind(db, "cmj", "ABC-1234")
         db.clock.set(NOW)
-        with serve(create_app(url, clock=db.clock)) as server:
+        with serve(create_app(db.url, clock=db.clock)) as server:
             key = world.lot_keys[LOT]
             seeded = _seed(server.base_url, key)
             yield Target(server.base_url, {"Authorization": f"Bearer {key}"}, seeded)
-    finally:
-        if db.dialect == "postgresql":
-            _truncate_all(engine)
-        engine.dispose()
 
 
 def check(case: Case, target: Target) -> None:
