@@ -106,6 +106,7 @@ def test_a_healthy_deployment_passes_every_check(cli: Cli, db: Db) -> None:
         "schema": "ok",
         "worker": "ok",
         "daily_cycle": "ok",
+        "id_hash_key_match": "ok",
         "id_hash_key": "ok",
         "portal_cookies": "ok",
         "portal_base_url": "ok",

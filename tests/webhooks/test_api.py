@@ -181,7 +181,7 @@ def test_openapi_documents_the_routes_and_their_problems(server: LiveServer) -> 
     with server.client() as client:
         paths = client.get("/openapi.json").json()["paths"]
     expected = {
-        ("/v1/webhook-endpoint", "put"): {"200", "401", "403", "422"},
+        ("/v1/webhook-endpoint", "put"): {"200", "401", "403", "413", "422"},
         ("/v1/webhook-endpoint", "get"): {"200", "401", "403", "404"},
         ("/v1/webhooks/deliveries", "get"): {"200", "401", "403", "422"},
         ("/v1/webhooks/deliveries/{delivery_id}/redeliver", "post"): {
