@@ -246,6 +246,7 @@ class Run:
             "deliveries_received": sum(delivered.values()),
             "delivered_more_than_once": sum(1 for n in delivered.values() if n > 1),
             "recovered_after_lease": recovered,
+            "bodies_cut_short_by_kills": self.receiver.cut_short,
         }
 
     def check(self, replay_problems: list[str]) -> None:
