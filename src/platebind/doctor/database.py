@@ -24,12 +24,11 @@ from platebind.db import alembic_config, make_engine, normalise_url
 from platebind.doctor.findings import Finding, Status, cause_of
 from platebind.portal.models import OutgoingEmail
 from platebind.registry.models import CycleRun, Scope
-from platebind.vehicles.models import KeyFingerprint
 from platebind.vehicles.service import (
-    ID_HASH_KEY_NAME,
     IdHashKeyInvalid,
     id_hash_key,
-    key_fingerprint,
+    is_stored_key,
+    stored_key_fingerprint,
 )
 from platebind.webhooks.models import OutboxEvent, WebhookEndpoint
 
@@ -237,12 +236,10 @@ def _id_hash_key_fingerprint(conn: Connection, settings: Settings) -> list[Findi
         key = id_hash_key(settings.id_hash_key)
     except IdHashKeyInvalid:
         return []  # the settings check reports it
-    stored = conn.scalar(
-        select(KeyFingerprint.fingerprint).where(KeyFingerprint.name == ID_HASH_KEY_NAME)
-    )
+    stored = stored_key_fingerprint(conn)
     if stored is None:
         return [Finding("id_hash_key_match", "ok", "no national ID has been hashed yet")]
-    if stored != key_fingerprint(key):
+    if not is_stored_key(stored, key):
         return [
             Finding(
                 "id_hash_key_match",

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from pydantic import SecretStr
 from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from platebind import plates
@@ -84,9 +85,15 @@ def key_fingerprint(key: str) -> str:
     ).hexdigest()
 
 
-def stored_key_fingerprint(session: Session) -> str | None:
-    row = session.get(KeyFingerprint, ID_HASH_KEY_NAME)
-    return None if row is None else row.fingerprint
+def stored_key_fingerprint(db: Session | Connection) -> str | None:
+    """The fingerprint of the key this database's hashes were made with (None: none yet)."""
+    return db.scalar(
+        select(KeyFingerprint.fingerprint).where(KeyFingerprint.name == ID_HASH_KEY_NAME)
+    )
+
+
+def is_stored_key(stored: str, key: str) -> bool:
+    return hmac.compare_digest(stored, key_fingerprint(key))
 
 
 def check_key_fingerprint(session: Session, key: str, now: datetime) -> None:
@@ -104,7 +111,7 @@ def check_key_fingerprint(session: Session, key: str, now: datetime) -> None:
         )
         session.execute(insert_once)
         stored = stored_key_fingerprint(session)
-    if stored is not None and not hmac.compare_digest(stored, key_fingerprint(key)):
+    if stored is not None and not is_stored_key(stored, key):
         raise IdHashKeyChanged(
             "PLATEBIND_ID_HASH_KEY differs from the key this database's national-ID hashes "
             "were made with; set the original key back (a new key matches no stored hash)"
